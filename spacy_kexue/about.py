@@ -1,0 +1,2 @@
+__title__ = "spacy-kexue"
+__version__ = "0.1.0"

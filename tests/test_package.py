@@ -1,0 +1,109 @@
+"""The installed package: import cost, entry points, the CLI, the default pipeline."""
+
+import subprocess
+import sys
+
+import pytest
+import spacy
+from typer.testing import CliRunner
+
+import spacy_kexue
+from spacy_kexue.cli import app
+from spacy_kexue.registry import registered_names, resolve
+
+runner = CliRunner()
+
+
+def _run(*code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *code], capture_output=True, text=True, timeout=300)
+
+
+def test_import_is_cheap():
+    proc = _run(
+        "-c",
+        "import sys, spacy_kexue; "
+        "heavy = [m for m in ('torch', 'PIL') if m in sys.modules]; "
+        "assert not heavy, heavy",
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_creating_a_zh_pipeline_stays_cheap():
+    """spaCy imports every spacy_factories module when a Language is made: they must stay light.
+
+    (thinc itself imports torch when it is installed, so only PIL and our model modules are checked.)
+    """
+    proc = _run(
+        "-c",
+        "import sys, spacy; spacy.blank('zh'); spacy.blank('en'); "
+        "heavy = [m for m in sys.modules if m == 'PIL' or "
+        "(m.startswith('spacy_kexue.') and m.rsplit('.', 1)[-1] in ('model', 'train'))]; "
+        "assert not heavy, heavy",
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_version_matches_metadata():
+    from importlib import metadata
+
+    assert metadata.version("spacy-kexue") == spacy_kexue.__version__
+
+
+def test_entry_points_resolve_through_spacy_registry():
+    names = registered_names()
+    for group, group_names in names.items():
+        for name in group_names:
+            assert callable(resolve(group, name)), (group, name)
+
+
+def test_registered_names_are_versioned_or_plain_factories():
+    for group, group_names in registered_names().items():
+        for name in group_names:
+            if group == "spacy_factories":
+                assert "." not in name and name.startswith("kexue_"), name
+            else:
+                assert name.startswith("spacy_kexue.") and ".v" in name, name
+
+
+def test_cli_help_and_version():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "info" in result.output
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert spacy_kexue.__version__ in result.output
+
+
+def test_cli_info_lists_versions_and_names():
+    result = runner.invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    assert f"spacy-kexue  {spacy_kexue.__version__}" in result.output
+    assert f"spacy        {spacy.__version__}" in result.output
+    for group_names in registered_names().values():
+        for name in group_names:
+            assert name in result.output
+    assert "Default pipeline zh_kexue_sm:" in result.output
+
+
+@pytest.mark.parametrize(
+    "argv", [["-m", "spacy_kexue", "--help"], ["-m", "spacy_kexue", "--version"]]
+)
+def test_python_dash_m(argv):
+    proc = _run(*argv)
+    assert proc.returncode == 0, proc.stderr
+    assert "kexue" in proc.stdout
+
+
+def test_default_pipeline_is_installed_and_loads():
+    nlp = spacy.load("zh_kexue_sm")
+    assert nlp.lang == "zh"
+    assert nlp.meta["requirements"][0] == f"spacy-kexue=={spacy_kexue.__version__}"
+    text = "这家酒店服务很好，就是隔音太差。"
+    assert nlp(text).text == text
+
+
+def test_ci_runs_the_readme_test_command(repo_root):
+    readme = (repo_root / "README.md").read_text(encoding="utf8")
+    ci = (repo_root / ".ci" / "run").read_text(encoding="utf8")
+    assert "<!-- test-command -->" in readme and "<!-- test-command -->" in ci
+    assert "<!-- main-command -->" in readme
