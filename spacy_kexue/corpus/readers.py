@@ -1,0 +1,57 @@
+"""Read the texts of a corpus file: ``.txt`` (a document a line) or ``.jsonl`` (one JSON
+object a line, text under ``text_key``), optionally gzip-compressed (``.gz``)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import DataFileError
+
+
+def _open_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            yield from enumerate(f, start=1)
+    except FileNotFoundError:
+        raise DataFileError("does not exist.", path=path) from None
+    except gzip.BadGzipFile as err:
+        raise DataFileError(f"is not a valid gzip file ({err}).", path=path) from None
+
+
+def read_texts(path: str | Path, *, text_key: str = "text") -> Iterator[str]:
+    """Yield every text of a .txt/.jsonl(.gz) file; bad lines raise DataFileError naming the line."""
+    path = Path(path)
+    kind = path.name.removesuffix(".gz").rsplit(".", 1)[-1].lower()
+    if kind not in ("txt", "jsonl"):
+        raise DataFileError(
+            "has an unknown format: use .txt (a document a line) or .jsonl.", path=path
+        )
+    for lineno, raw in _open_lines(path):
+        try:
+            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as err:
+            raise DataFileError(
+                f"is not valid UTF-8 ({err.reason} at byte {err.start}); convert the file to UTF-8.",
+                path=path,
+                line=lineno,
+            ) from None
+        if kind == "txt":
+            yield line
+            continue
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataFileError(f"is not valid JSON ({err.msg}).", path=path, line=lineno) from None
+        if not isinstance(record, dict) or not isinstance(record.get(text_key), str):
+            raise DataFileError(
+                f"has no string field {text_key!r}; pass the right text key.",
+                path=path,
+                line=lineno,
+            )
+        yield record[text_key]

@@ -1,0 +1,443 @@
+"""The registered zh tokenizer: ``spacy_kexue.DictSegmenter.v1``.
+
+Text is first cut by rules (:mod:`.pretok`): runs of Han characters go to the char
+tagger, digits, Latin letters, punctuation, whitespace and everything else become
+tokens by rule. The tagger scores every Han character over B/M/E/S and a batched,
+constrained Viterbi (:mod:`.decode`) reads words off the scores; user-dictionary words
+are hard constraints in that Viterbi. ``doc.text == text`` for every str without lone
+surrogates (those raise :class:`spacy_kexue.text.LoneSurrogateError`).
+
+Weights are trained by ``kexue segmenter train`` and loaded through
+``[initialize.tokenizer] model = "DIR"``; afterwards they travel with the pipeline
+(``to_disk``/``to_bytes``, pickling for ``nlp.pipe(n_process=...)``), as tensors in
+safetensors format and JSON, with a SHA-256 checksum verified on load.
+"""
+
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import srsly
+from spacy.language import Language
+from spacy.scorer import Scorer
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples
+from spacy.util import DummyTokenizer, ensure_path, minibatch, registry
+from spacy.vocab import Vocab
+
+from ..errors import DataFileError, KexueError
+from ..text import check_text
+from .decode import UserDictionary, force_words_mask, viterbi
+from .pretok import attached_positions, split_runs
+
+WEIGHTS_FILE = "model.safetensors"
+CFG_FILE = "cfg.json"
+CHARS_FILE = "chars.json"
+USER_WORDS_FILE = "user_words.json"
+FORMAT_VERSION = 1
+# Word-end tags (E, S) in the B=0, M=1, E=2, S=3 tag set.
+_FIRST_END_TAG = 2
+
+
+class SegmenterNotInitializedError(KexueError, RuntimeError):
+    """The segmenter was asked to segment before any weights were loaded."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The KexueSegmenter has no weights. Load a trained pipeline "
+            '(spacy.load("zh_kexue_sm")), or set [initialize.tokenizer] model = "DIR" '
+            "to a directory written by `kexue segmenter train` and call nlp.initialize()."
+        )
+
+
+class CharTable:
+    """Maps characters to the tagger's ids with one numpy lookup (0 = padding, 1 = unknown)."""
+
+    def __init__(self, chars: list[str]):
+        self.chars = list(chars)
+        size = max((ord(c) for c in self.chars), default=0) + 1
+        self.table = np.ones(size, dtype=np.int64)
+        for i, c in enumerate(self.chars):
+            self.table[ord(c)] = i + 2
+
+    def __len__(self) -> int:
+        return len(self.chars) + 2
+
+    def encode(self, pieces: list[str]) -> np.ndarray:
+        """A (len(pieces), max_len) int64 array of ids, zero-padded."""
+        lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
+        width = int(lengths.max()) if len(pieces) else 0
+        out = np.zeros((len(pieces), width), dtype=np.int64)
+        if not width:
+            return out
+        codes = np.frombuffer("".join(pieces).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        ids = np.where(
+            codes < len(self.table), self.table[np.minimum(codes, len(self.table) - 1)], 1
+        )
+        rows = np.repeat(np.arange(len(pieces)), lengths)
+        starts = np.cumsum(lengths) - lengths
+        cols = np.arange(len(codes)) - np.repeat(starts, lengths)
+        out[rows, cols] = ids
+        return out
+
+
+class KexueSegmenter(DummyTokenizer):
+    """spaCy tokenizer segmenting Chinese with a dictionary-trained char tagger."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        *,
+        number_units: str = "年月日时分秒",
+        max_chunk: int = 128,
+        batch_chars: int = 32768,
+    ):
+        self.vocab = vocab
+        self.number_units = frozenset(number_units)
+        self.max_chunk = max_chunk
+        self.batch_chars = batch_chars
+        self.user_words = UserDictionary()
+        self.chars = CharTable([])
+        self.model_cfg: dict[str, Any] = {}
+        self.tagger = None  # the bare torch module, built from model_cfg
+
+    # ------------------------------------------------------------------ API
+    def __call__(self, text: str) -> Doc:
+        return self._segment_batch([text])[0]
+
+    def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Doc]:
+        """Segment a stream of texts, tagging the Han runs of a whole batch at once."""
+        for batch in minibatch(texts, size=batch_size):
+            yield from self._segment_batch(list(batch))
+
+    def add_words(self, words: Iterable[str]) -> None:
+        """Force ``words`` to come out as single tokens wherever they occur (no retraining)."""
+        words = [words] if isinstance(words, str) else list(words)
+        for word in words:
+            if not isinstance(word, str) or not word or any(ch.isspace() for ch in word):
+                raise ValueError(
+                    f"User words must be non-empty strings without whitespace, got {word!r}"
+                )
+            check_text(word)
+        self.user_words.add(words)
+
+    def load_user_dict(self, path: str | Path) -> None:
+        """Add the words of a user dictionary file: one word a line (anything after the first
+        whitespace, such as a count or a tag, is ignored; blank lines and ``#`` comments skipped)."""
+        path = ensure_path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as err:
+            raise DataFileError(
+                f"cannot read the user dictionary ({err.strerror}).", path=path
+            ) from None
+        words = []
+        for lineno, line in enumerate(raw.splitlines(), start=1):
+            try:
+                text = line.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise DataFileError(
+                    "not valid UTF-8 text; save the user dictionary as UTF-8, one word a line.",
+                    path=path,
+                    line=lineno,
+                ) from None
+            if "\x00" in text:
+                raise DataFileError(
+                    "holds NUL bytes; is this a binary file?", path=path, line=lineno
+                )
+            text = text.strip()
+            if text and not text.startswith("#"):
+                words.append(text.split()[0])
+        self.add_words(words)
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]] | None = None,
+        *,
+        nlp: Language | None = None,
+        model: str | Path | None = None,
+        user_dict: str | Path | None = None,
+        pkuseg_model: str | None = None,
+        pkuseg_user_dict: str | None = "default",
+    ) -> None:
+        """Load trained weights from ``model`` (a directory written by ``kexue segmenter
+        train``) and the words of ``user_dict``; set them under ``[initialize.tokenizer]``.
+
+        ``pkuseg_model`` and ``pkuseg_user_dict`` exist only because spaCy's zh defaults put
+        them into every zh config's ``[initialize.tokenizer]``; they must stay unset.
+        """
+        if pkuseg_model is not None or pkuseg_user_dict not in (None, "default"):
+            raise ValueError(
+                "[initialize.tokenizer] pkuseg_model / pkuseg_user_dict are for spaCy's own "
+                "spacy.zh.ChineseTokenizer; with spacy_kexue.DictSegmenter.v1 use model and user_dict."
+            )
+        if model is not None:
+            self.load_model(model)
+        if user_dict is not None:
+            self.load_user_dict(user_dict)
+
+    def score(self, examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
+        validate_examples(examples, "KexueSegmenter.score")
+        return Scorer.score_tokenization(examples)
+
+    # ------------------------------------------------------------ segmenting
+    def _segment_batch(self, texts: list[str]) -> list[Doc]:
+        plans = []
+        pieces: list[str] = []
+        for text in texts:
+            check_text(text)
+            plan = []
+            for start, end, kind in split_runs(text):
+                if kind == "han":
+                    first = len(pieces)
+                    for a in range(start, end, self.max_chunk):
+                        pieces.append(text[a : min(end, a + self.max_chunk)])
+                    plan.append((kind, first, len(pieces)))
+                else:
+                    plan.append((kind, start, end))
+            plans.append(plan)
+        words_of_piece = self._segment_pieces(pieces)
+        return [
+            self._make_doc(text, plan, words_of_piece)
+            for text, plan in zip(texts, plans, strict=True)
+        ]
+
+    def _make_doc(self, text: str, plan: list, words_of_piece: list[list[str]]) -> Doc:
+        words: list[str] = []
+        spaces: list[bool] = []
+        prev_kind = None
+        for kind, a, b in plan:
+            if kind == "han":
+                new = [w for i in range(a, b) for w in words_of_piece[i]]
+                if prev_kind == "num" and len(new[0]) == 1 and new[0] in self.number_units:
+                    words[-1] += new[0]
+                    new = new[1:]
+                words.extend(new)
+                spaces.extend([False] * len(new))
+            elif kind == "space":
+                run = text[a:b]
+                if words and not spaces[-1] and run[0] == " " and prev_kind != "space":
+                    spaces[-1] = True
+                    run = run[1:]
+                if run:
+                    words.append(run)
+                    spaces.append(False)
+            else:
+                words.append(text[a:b])
+                spaces.append(False)
+            prev_kind = kind
+        return Doc(self.vocab, words=words, spaces=spaces)
+
+    def _segment_pieces(self, pieces: list[str]) -> list[list[str]]:
+        """Words of each Han piece, tagging pieces in length-sorted batches."""
+        result: list[list[str]] = [[p] if len(p) == 1 else [] for p in pieces]
+        todo = [i for i, p in enumerate(pieces) if len(p) > 1]
+        if not todo:
+            return result
+        if self.tagger is None:
+            raise SegmenterNotInitializedError()
+        import torch
+
+        todo.sort(key=lambda i: len(pieces[i]))
+        start = 0
+        while start < len(todo):
+            end = start + 1
+            while (
+                end < len(todo) and (end - start + 1) * len(pieces[todo[end]]) <= self.batch_chars
+            ):
+                end += 1
+            batch = [pieces[i] for i in todo[start:end]]
+            ids = self.chars.encode(batch)
+            with torch.inference_mode():
+                scores = self.tagger(torch.from_numpy(ids)).numpy()
+            lengths = np.fromiter((len(p) for p in batch), dtype=np.int64, count=len(batch))
+            tags = viterbi(scores, lengths, self._constraints(batch, ids.shape[1]))
+            ends = tags >= _FIRST_END_TAG
+            for row, i in enumerate(todo[start:end]):
+                piece = pieces[i]
+                cut = np.flatnonzero(ends[row, : len(piece)]) + 1
+                prev = 0
+                words = []
+                for c in cut.tolist():
+                    words.append(piece[prev:c])
+                    prev = c
+                result[i] = words
+            start = end
+        return result
+
+    def _constraints(self, batch: list[str], width: int) -> np.ndarray | None:
+        """Hard constraints for the Viterbi: user words are whole words, and no word starts
+        at a combining mark or variation selector (it stays with its base character)."""
+        allowed = force_words_mask(batch, width, self.user_words) if len(self.user_words) else None
+        for row, piece in enumerate(batch):
+            positions = attached_positions(piece)
+            if positions:
+                if allowed is None:
+                    allowed = np.ones((len(batch), width, 4), dtype=bool)
+                allowed[row, positions, 0] = False  # no B
+                allowed[row, positions, 3] = False  # no S
+        return allowed
+
+    # --------------------------------------------------------------- weights
+    def load_model(self, path: str | Path) -> None:
+        """Load a trained tagger directory (cfg.json, chars.json, model.safetensors)."""
+        path = ensure_path(path)
+        if not path.is_dir():
+            raise DataFileError(
+                "is not a segmenter model directory; train one with `kexue segmenter train`.",
+                path=path,
+            )
+        cfg = _read_json(path / CFG_FILE)
+        chars = _read_json(path / CHARS_FILE)
+        weights_path = path / WEIGHTS_FILE
+        try:
+            weights = weights_path.read_bytes()
+        except OSError as err:
+            raise DataFileError(
+                f"cannot read the weights ({err.strerror}).", path=weights_path
+            ) from None
+        self._set_model(cfg, chars, weights, source=weights_path)
+        user_words = path / USER_WORDS_FILE
+        if user_words.exists():
+            self.user_words = UserDictionary.from_list(_read_json(user_words))
+
+    def _set_model(self, cfg: dict, chars: list, weights: bytes, *, source: Any) -> None:
+        from safetensors.torch import load as load_tensors
+
+        from .nets import build_torch_tagger
+
+        digest = hashlib.sha256(weights).hexdigest()
+        expected = cfg.get("sha256")
+        if expected is not None and expected != digest:
+            raise DataFileError(
+                f"SHA-256 checksum mismatch (expected {expected}, got {digest}): the weights are "
+                "corrupt or were replaced; re-install or re-train the model.",
+                path=source,
+            )
+        if not isinstance(chars, list) or not all(
+            isinstance(c, str) and len(c) == 1 for c in chars
+        ):
+            raise DataFileError(
+                "the character list must be a JSON list of single characters.", path=source
+            )
+        try:
+            state = load_tensors(weights)
+        except Exception as err:  # safetensors raises its own SafetensorError on bad files
+            raise DataFileError(f"not a valid safetensors file ({err}).", path=source) from None
+        try:
+            tagger = build_torch_tagger(cfg["arch"], len(chars) + 2, **cfg["settings"])
+            tagger.load_state_dict(state, strict=True)
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise DataFileError(
+                f"the weights do not fit the model described in {CFG_FILE} ({err}).", path=source
+            ) from None
+        tagger.eval()
+        self.tagger = tagger
+        self.chars = CharTable(chars)
+        self.model_cfg = dict(cfg, sha256=digest)
+
+    def _weights_bytes(self) -> bytes:
+        from safetensors.torch import save as save_tensors
+
+        state = {k: v.detach().contiguous() for k, v in self.tagger.state_dict().items()}
+        return save_tensors(state)
+
+    # --------------------------------------------------------- serialization
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "number_units": "".join(sorted(self.number_units)),
+            "max_chunk": self.max_chunk,
+            "batch_chars": self.batch_chars,
+            "format": FORMAT_VERSION,
+        }
+
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        self.number_units = frozenset(settings.get("number_units", ""))
+        self.max_chunk = int(settings.get("max_chunk", self.max_chunk))
+        self.batch_chars = int(settings.get("batch_chars", self.batch_chars))
+
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        data: dict[str, Any] = {
+            "settings": self._settings(),
+            "user_words": self.user_words.to_list(),
+        }
+        if self.tagger is not None:
+            weights = self._weights_bytes()
+            data["model_cfg"] = dict(self.model_cfg, sha256=hashlib.sha256(weights).hexdigest())
+            data["chars"] = self.chars.chars
+            data["weights"] = weights
+        return srsly.msgpack_dumps(data)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "KexueSegmenter":
+        data = srsly.msgpack_loads(bytes_data)
+        self._apply_settings(data.get("settings", {}))
+        self.user_words = UserDictionary.from_list(data.get("user_words", []))
+        if "weights" in data:
+            self._set_model(data["model_cfg"], data["chars"], data["weights"], source="<bytes>")
+        return self
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = tuple()) -> None:
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / "settings.json", self._settings())
+        srsly.write_json(path / USER_WORDS_FILE, self.user_words.to_list())
+        if self.tagger is not None:
+            weights = self._weights_bytes()
+            (path / WEIGHTS_FILE).write_bytes(weights)
+            srsly.write_json(
+                path / CFG_FILE, dict(self.model_cfg, sha256=hashlib.sha256(weights).hexdigest())
+            )
+            srsly.write_json(path / CHARS_FILE, self.chars.chars)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = tuple()) -> "KexueSegmenter":
+        path = ensure_path(path)
+        settings = path / "settings.json"
+        if settings.exists():
+            self._apply_settings(_read_json(settings))
+        if (path / WEIGHTS_FILE).exists():
+            self.load_model(path)
+        elif (path / USER_WORDS_FILE).exists():
+            self.user_words = UserDictionary.from_list(_read_json(path / USER_WORDS_FILE))
+        return self
+
+    def __reduce__(self):
+        return (_rebuild_segmenter, (self.vocab, self.to_bytes()))
+
+
+def _rebuild_segmenter(vocab: Vocab, data: bytes) -> "KexueSegmenter":
+    return KexueSegmenter(vocab).from_bytes(data)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf8"))
+    except FileNotFoundError:
+        raise DataFileError("is missing; the model directory is incomplete.", path=path) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataFileError(f"is not valid JSON ({err}).", path=path) from None
+
+
+@registry.tokenizers("spacy_kexue.DictSegmenter.v1")
+def create_dict_segmenter(
+    number_units: str = "年月日时分秒",
+    max_chunk: int = 128,
+    batch_chars: int = 32768,
+) -> Callable[[Language], KexueSegmenter]:
+    """The dictionary-trained segmenter as a zh tokenizer.
+
+    number_units: a digit run followed by one of these characters is one token
+        (PKU standard: ``2001年``, ``12月``); empty to keep digits apart.
+    max_chunk: Han runs longer than this are tagged in pieces of this many characters.
+    batch_chars: how many characters the tagger sees per forward pass.
+    """
+
+    def segmenter_factory(nlp: Language) -> "KexueSegmenter":
+        return KexueSegmenter(
+            nlp.vocab, number_units=number_units, max_chunk=max_chunk, batch_chars=batch_chars
+        )
+
+    return segmenter_factory
