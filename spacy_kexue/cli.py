@@ -91,6 +91,7 @@ def segment(
     """Print each line segmented, words separated by spaces (the SIGHAN scorer's format)."""
     import sys
 
+    from .corpus.readers import decode_line
     from .errors import DataFileError
     from .text import check_text
 
@@ -100,14 +101,7 @@ def segment(
 
     def lines():
         for lineno, raw in enumerate(stream, start=1):
-            try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as err:
-                raise DataFileError(
-                    f"not valid UTF-8 ({err.reason} at byte {err.start} of the line); convert it to UTF-8.",
-                    path=name,
-                    line=lineno,
-                ) from None
+            line = decode_line(raw, lineno, name)
             try:
                 check_text(line)
             except ValueError as err:

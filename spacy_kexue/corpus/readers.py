@@ -22,6 +22,21 @@ def _open_lines(path: Path) -> Iterator[tuple[int, bytes]]:
         raise DataFileError(f"is not a valid gzip file ({err}).", path=path) from None
 
 
+def decode_line(raw: bytes, lineno: int, path) -> str:
+    """One line of a UTF-8 file (a BOM allowed on line 1), without its line break.
+
+    Raises DataFileError naming ``path`` and ``lineno`` for bytes that are not UTF-8.
+    """
+    try:
+        return raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as err:
+        raise DataFileError(
+            f"is not valid UTF-8 ({err.reason} at byte {err.start} of the line); convert the file to UTF-8.",
+            path=path,
+            line=lineno,
+        ) from None
+
+
 def read_texts(path: str | Path, *, text_key: str = "text") -> Iterator[str]:
     """Yield every text of a .txt/.jsonl(.gz) file; bad lines raise DataFileError naming the line."""
     path = Path(path)
@@ -31,14 +46,7 @@ def read_texts(path: str | Path, *, text_key: str = "text") -> Iterator[str]:
             "has an unknown format: use .txt (a document a line) or .jsonl.", path=path
         )
     for lineno, raw in _open_lines(path):
-        try:
-            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")
-        except UnicodeDecodeError as err:
-            raise DataFileError(
-                f"is not valid UTF-8 ({err.reason} at byte {err.start}); convert the file to UTF-8.",
-                path=path,
-                line=lineno,
-            ) from None
+        line = decode_line(raw, lineno, path)
         if kind == "txt":
             yield line
             continue

@@ -13,7 +13,6 @@ Weights are trained by ``kexue segmenter train`` and loaded through
 safetensors format and JSON, with a SHA-256 checksum verified on load.
 """
 
-
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +28,7 @@ from spacy.training import Example, validate_examples
 from spacy.util import DummyTokenizer, ensure_path, minibatch, registry
 from spacy.vocab import Vocab
 
+from ..corpus.readers import decode_line
 from ..errors import DataFileError, KexueError
 from ..text import check_text
 from .decode import UserDictionary, force_words_mask, viterbi
@@ -137,14 +137,7 @@ class KexueSegmenter(DummyTokenizer):
             ) from None
         words = []
         for lineno, line in enumerate(raw.splitlines(), start=1):
-            try:
-                text = line.decode("utf-8-sig" if lineno == 1 else "utf-8")
-            except UnicodeDecodeError:
-                raise DataFileError(
-                    "not valid UTF-8 text; save the user dictionary as UTF-8, one word a line.",
-                    path=path,
-                    line=lineno,
-                ) from None
+            text = decode_line(line, lineno, path)
             if "\x00" in text:
                 raise DataFileError(
                     "holds NUL bytes; is this a binary file?", path=path, line=lineno
@@ -372,7 +365,9 @@ class KexueSegmenter(DummyTokenizer):
             data["weights"] = weights
         return srsly.msgpack_dumps(data)
 
-    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "KexueSegmenter":
+    def from_bytes(
+        self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()
+    ) -> "KexueSegmenter":
         data = srsly.msgpack_loads(bytes_data)
         self._apply_settings(data.get("settings", {}))
         self.user_words = UserDictionary.from_list(data.get("user_words", []))
