@@ -15,6 +15,7 @@ safetensors format and JSON, with a SHA-256 checksum verified on load.
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,25 @@ USER_WORDS_FILE = "user_words.json"
 FORMAT_VERSION = 1
 # Word-end tags (E, S) in the B=0, M=1, E=2, S=3 tag set.
 _FIRST_END_TAG = 2
+
+
+_FORK_HOOK_INSTALLED = False
+
+
+def _use_one_thread_after_fork() -> None:
+    """A forked child must not reuse the parent's OpenMP thread pool: torch deadlocks in
+    its first parallel op (this is what hangs ``nlp.pipe(n_process=2)`` under ``fork``).
+    With one intra-op thread the child never touches that pool."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _install_fork_hook() -> None:
+    global _FORK_HOOK_INSTALLED
+    if not _FORK_HOOK_INSTALLED:
+        os.register_at_fork(after_in_child=_use_one_thread_after_fork)
+        _FORK_HOOK_INSTALLED = True
 
 
 class SegmenterNotInitializedError(KexueError, RuntimeError):
@@ -234,6 +254,8 @@ class KexueSegmenter(DummyTokenizer):
         if self.tagger is None:
             raise SegmenterNotInitializedError()
         import torch
+
+        _install_fork_hook()
 
         todo.sort(key=lambda i: len(pieces[i]))
         start = 0

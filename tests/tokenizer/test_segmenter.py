@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import os
 import pathlib
 import pickle
 import random
@@ -440,10 +439,12 @@ SPAWN_SCRIPT = textwrap.dedent(
     import sys
 
     import spacy
+    import torch
 
 
     def main():
-        multiprocessing.set_start_method("spawn", force=True)
+        multiprocessing.set_start_method(sys.argv[3], force=True)
+        torch.set_num_threads(2)  # a parent thread pool, which a forked child must not reuse
         nlp = spacy.load(sys.argv[1])
         with open(sys.argv[2], encoding="utf-8") as f:
             texts = json.load(f)
@@ -458,23 +459,23 @@ SPAWN_SCRIPT = textwrap.dedent(
 )
 
 
-def test_multiprocess_pipe_with_spawn(session_nlp, tiny_pipeline_dir, tmp_path):
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_multiprocess_pipe(session_nlp, tiny_pipeline_dir, tmp_path, method):
+    """n_process=2 gives the single-process result under spawn, and does not hang under fork."""
     texts = SAMPLE_TEXTS + ["".join(s) for s in random_sentences(20, seed=7)]
     (tmp_path / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
     script = tmp_path / "spawn_pipe.py"
     script.write_text(SPAWN_SCRIPT, encoding="utf-8")
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, str(script), str(tiny_pipeline_dir), str(tmp_path / "texts.json")],
+        [sys.executable, str(script), str(tiny_pipeline_dir), str(tmp_path / "texts.json"), method],
         capture_output=True,
         text=True,
         timeout=120,
-        env=env,
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["method"] == "spawn"
+    assert result["method"] == method
     assert result["multi"] == result["single"]
     expected = [[list(x) for x in token_view(session_nlp(t))] for t in texts]
     assert result["single"] == expected
