@@ -31,10 +31,14 @@ from benchmarks.segmentation_peers import (  # noqa: E402
 from spacy_kexue.tokenizer.evaluate import read_raw_lines  # noqa: E402
 
 
-def ours(model: str):
+def ours(model: str, dictionary_weight: float | None = None):
+    """Our pipeline and a segment function; ``dictionary_weight`` overrides the tokenizer's
+    (0 = the neural tagger alone, without the dictionary path's vote)."""
     import spacy
 
     nlp = spacy.load(model)
+    if dictionary_weight is not None:
+        nlp.tokenizer.dictionary_weight = dictionary_weight
 
     def segment(lines: list[str]) -> list[list[str]]:
         return [[t.text for t in doc if not t.is_space] for doc in nlp.tokenizer.pipe(lines)]
@@ -81,11 +85,13 @@ def main(argv=None) -> dict:
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
 
     nlp, segment = ours(args.model)
-    systems = {"kexue": segment}
+    systems = {"kexue": segment, "kexue-tagger-only": ours(args.model, dictionary_weight=0.0)[1]}
     systems.update(peer_segmenters(args.data_dir, [n for n in args.systems.split(",") if n]))
     rows = score_all(systems, args.data_dir, repeat=args.repeat, log=log)
     print(format_table(rows))
-    best_pku = max((r for r in rows if r["system"] != "kexue"), key=lambda r: r["pku_f"])
+    best_pku = max(
+        (r for r in rows if not r["system"].startswith("kexue")), key=lambda r: r["pku_f"]
+    )
     kexue = next(r for r in rows if r["system"] == "kexue")
     print(
         f"\nPKU F: kexue {kexue['pku_f']:.3f}, best peer {best_pku['system']} {best_pku['pku_f']:.3f}, "

@@ -112,6 +112,7 @@ def test_train_end_to_end(cli_model, cli_files):
     assert sorted(p.name for p in cli_model.iterdir()) == [
         "cfg.json",
         "chars.json",
+        "lexicon.json",
         "model.safetensors",
     ]
     cfg = json.loads((cli_model / "cfg.json").read_text(encoding="utf-8"))

@@ -32,13 +32,16 @@ from spacy.vocab import Vocab
 from ..corpus.readers import decode_line
 from ..errors import DataFileError, KexueError
 from ..text import check_text
+from .corpus import tag_words
 from .decode import UserDictionary, force_words_mask, viterbi
 from .pretok import attached_positions, split_runs
+from .unigram import UnigramSegmenter
 
 WEIGHTS_FILE = "model.safetensors"
 CFG_FILE = "cfg.json"
 CHARS_FILE = "chars.json"
 USER_WORDS_FILE = "user_words.json"
+LEXICON_FILE = "lexicon.json"
 FORMAT_VERSION = 1
 # Word-end tags (E, S) in the B=0, M=1, E=2, S=3 tag set.
 _FIRST_END_TAG = 2
@@ -115,8 +118,11 @@ class KexueSegmenter(DummyTokenizer):
         number_units: str = "年月日时分秒",
         max_chunk: int = 128,
         batch_chars: int = 32768,
+        dictionary_weight: float = 4.0,
     ):
         self.vocab = vocab
+        self.dictionary_weight = float(dictionary_weight)
+        self.lexicon: UnigramSegmenter | None = None
         self.number_units = frozenset(number_units)
         self.max_chunk = max_chunk
         self.batch_chars = batch_chars
@@ -270,6 +276,8 @@ class KexueSegmenter(DummyTokenizer):
             with torch.inference_mode():
                 scores = self.tagger(torch.from_numpy(ids)).numpy()
             lengths = np.fromiter((len(p) for p in batch), dtype=np.int64, count=len(batch))
+            if self.lexicon is not None and self.dictionary_weight:
+                self._add_dictionary_path(scores, batch)
             tags = viterbi(scores, lengths, self._constraints(batch, ids.shape[1]))
             ends = tags >= _FIRST_END_TAG
             for row, i in enumerate(todo[start:end]):
@@ -283,6 +291,13 @@ class KexueSegmenter(DummyTokenizer):
                 result[i] = words
             start = end
         return result
+
+    def _add_dictionary_path(self, scores: np.ndarray, batch: list[str]) -> None:
+        """Add ``dictionary_weight`` to the score of each character's tag on the lexicon's
+        maximum-probability path (a soft vote of the dictionary in the Viterbi)."""
+        for row, piece in enumerate(batch):
+            tags = tag_words(self.lexicon.segment(piece))
+            scores[row, np.arange(len(piece)), tags] += self.dictionary_weight
 
     def _constraints(self, batch: list[str], width: int) -> np.ndarray | None:
         """Hard constraints for the Viterbi: user words are whole words, and no word starts
@@ -316,6 +331,10 @@ class KexueSegmenter(DummyTokenizer):
                 f"cannot read the weights ({err.strerror}).", path=weights_path
             ) from None
         self._set_model(cfg, chars, weights, source=weights_path)
+        lexicon = path / LEXICON_FILE
+        self.lexicon = (
+            _lexicon_from_json(_read_json(lexicon), lexicon) if lexicon.exists() else None
+        )
         user_words = path / USER_WORDS_FILE
         if user_words.exists():
             self.user_words = UserDictionary.from_list(_read_json(user_words))
@@ -367,6 +386,7 @@ class KexueSegmenter(DummyTokenizer):
             "number_units": "".join(sorted(self.number_units)),
             "max_chunk": self.max_chunk,
             "batch_chars": self.batch_chars,
+            "dictionary_weight": self.dictionary_weight,
             "format": FORMAT_VERSION,
         }
 
@@ -374,6 +394,7 @@ class KexueSegmenter(DummyTokenizer):
         self.number_units = frozenset(settings.get("number_units", ""))
         self.max_chunk = int(settings.get("max_chunk", self.max_chunk))
         self.batch_chars = int(settings.get("batch_chars", self.batch_chars))
+        self.dictionary_weight = float(settings.get("dictionary_weight", self.dictionary_weight))
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
         data: dict[str, Any] = {
@@ -385,6 +406,8 @@ class KexueSegmenter(DummyTokenizer):
             data["model_cfg"] = dict(self.model_cfg, sha256=hashlib.sha256(weights).hexdigest())
             data["chars"] = self.chars.chars
             data["weights"] = weights
+        if self.lexicon is not None:
+            data["lexicon"] = _lexicon_to_json(self.lexicon)
         return srsly.msgpack_dumps(data)
 
     def from_bytes(
@@ -395,6 +418,8 @@ class KexueSegmenter(DummyTokenizer):
         self.user_words = UserDictionary.from_list(data.get("user_words", []))
         if "weights" in data:
             self._set_model(data["model_cfg"], data["chars"], data["weights"], source="<bytes>")
+        lexicon = data.get("lexicon")
+        self.lexicon = _lexicon_from_json(lexicon, "<bytes>") if lexicon is not None else None
         return self
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = tuple()) -> None:
@@ -409,6 +434,8 @@ class KexueSegmenter(DummyTokenizer):
                 path / CFG_FILE, dict(self.model_cfg, sha256=hashlib.sha256(weights).hexdigest())
             )
             srsly.write_json(path / CHARS_FILE, self.chars.chars)
+        if self.lexicon is not None:
+            srsly.write_json(path / LEXICON_FILE, _lexicon_to_json(self.lexicon))
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = tuple()) -> "KexueSegmenter":
         path = ensure_path(path)
@@ -429,6 +456,21 @@ def _rebuild_segmenter(vocab: Vocab, data: bytes) -> "KexueSegmenter":
     return KexueSegmenter(vocab).from_bytes(data)
 
 
+def _lexicon_to_json(lexicon: UnigramSegmenter) -> dict[str, list]:
+    return {"words": lexicon.words, "counts": lexicon.counts.tolist()}
+
+
+def _lexicon_from_json(data: Any, source: Any) -> UnigramSegmenter:
+    """The word-frequency lexicon whose max-probability path votes in the Viterbi."""
+    try:
+        return UnigramSegmenter(data["words"], data["counts"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise DataFileError(
+            f'must be a JSON object {{"words": [...], "counts": [...]}} of equal lengths ({err}).',
+            path=source,
+        ) from None
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf8"))
@@ -443,6 +485,7 @@ def create_dict_segmenter(
     number_units: str = "年月日时分秒",
     max_chunk: int = 128,
     batch_chars: int = 32768,
+    dictionary_weight: float = 4.0,
 ) -> Callable[[Language], KexueSegmenter]:
     """The dictionary-trained segmenter as a zh tokenizer.
 
@@ -450,11 +493,18 @@ def create_dict_segmenter(
         (PKU standard: ``2001年``, ``12月``); empty to keep digits apart.
     max_chunk: Han runs longer than this are tagged in pieces of this many characters.
     batch_chars: how many characters the tagger sees per forward pass.
+    dictionary_weight: how much the training dictionary's maximum-probability path adds
+        to the tagger's log-probabilities before the Viterbi (0: the tagger alone). The
+        default, 4.0, was chosen on the dev set.
     """
 
     def segmenter_factory(nlp: Language) -> "KexueSegmenter":
         return KexueSegmenter(
-            nlp.vocab, number_units=number_units, max_chunk=max_chunk, batch_chars=batch_chars
+            nlp.vocab,
+            number_units=number_units,
+            max_chunk=max_chunk,
+            batch_chars=batch_chars,
+            dictionary_weight=dictionary_weight,
         )
 
     return segmenter_factory

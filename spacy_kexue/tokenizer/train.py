@@ -13,7 +13,8 @@ The recipe (configs/segmenter.cfg sets every number):
 4. Train the registered tagger (``[model]``) with Adam and a one-cycle schedule.
 
 The output directory holds cfg.json (architecture, settings, checksums, training
-summary), chars.json and model.safetensors: what ``KexueSegmenter.load_model`` reads.
+summary), chars.json, model.safetensors and lexicon.json (the adapted dictionary, whose
+max-probability path votes in the segmenter's Viterbi): what ``KexueSegmenter.load_model`` reads.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from thinc.api import Config
 from .corpus import PseudoCorpus
 from .dictionary import WordDict, adapt_dictionary, estimate_counts, load_dictionary
 from .pretok import split_runs
-from .segmenter import CFG_FILE, CHARS_FILE, WEIGHTS_FILE, CharTable
+from .segmenter import CFG_FILE, CHARS_FILE, LEXICON_FILE, WEIGHTS_FILE, CharTable
 from .unigram import UnigramSegmenter
 
 IGNORE = -100
@@ -228,6 +229,10 @@ def train_segmenter(
             history.append(entry)
             log(" ".join(f"{k} {v}" for k, v in entry.items()))
     tagger.eval()
+    if dev is not None:
+        dev_with_dictionary = evaluate_tagger(tagger, chars, model_cfg, dev, lexicon=wdict)
+        log(f"dev F1 with the dictionary's vote (dictionary_weight): {dev_with_dictionary}")
+        history.append({"step": steps, "dev_with_dictionary": dev_with_dictionary})
     summary = {
         "dictionary": str(dictionary or default_dictionary_path()),
         "dictionary_words": len(wdict),
@@ -237,6 +242,7 @@ def train_segmenter(
         "history": history,
     }
     save_tagger(output, tagger, chars, thinc_model, arch_name, config, summary)
+    save_lexicon(output, wdict)
     return summary
 
 
@@ -266,8 +272,17 @@ def save_tagger(output, tagger, chars, thinc_model, arch_name, config, summary) 
     srsly.write_json(output / CHARS_FILE, chars)
 
 
-def evaluate_tagger(tagger, chars, model_cfg, dev) -> float:
-    """Word F1 of a segmenter using ``tagger`` on dev (gold words per line, raw lines)."""
+def save_lexicon(output: str | Path, wdict: WordDict) -> None:
+    """Write the adapted dictionary whose max-probability path votes in the segmenter's
+    Viterbi (``dictionary_weight``)."""
+    srsly.write_json(
+        Path(output) / LEXICON_FILE, {"words": wdict.words, "counts": wdict.counts.tolist()}
+    )
+
+
+def evaluate_tagger(tagger, chars, model_cfg, dev, lexicon: WordDict | None = None) -> float:
+    """Word F1 of a segmenter using ``tagger`` on dev (gold words per line, raw lines);
+    with ``lexicon``, its max-probability path votes with the default dictionary_weight."""
     import spacy
 
     from .evaluate import prf
@@ -276,6 +291,8 @@ def evaluate_tagger(tagger, chars, model_cfg, dev) -> float:
     seg = KexueSegmenter(spacy.blank("zh").vocab)
     seg.tagger = tagger
     seg.chars = CharTable(chars)
+    if lexicon is not None:
+        seg.lexicon = UnigramSegmenter(lexicon.words, lexicon.counts)
     was_training = tagger.training
     tagger.eval()
     gold, raw = dev

@@ -85,10 +85,13 @@ def word_f1(gold: list[list[str]], pred: list[list[str]]) -> float:
 # --- the tiny tagger learns its dictionary ---------------------------------------------------
 
 
-def test_overfits_the_tiny_dictionary(session_nlp):
-    """Concatenations of words whose characters occur nowhere else have one segmentation."""
+def test_overfits_the_tiny_dictionary(nlp):
+    """Concatenations of words whose characters occur nowhere else have one segmentation.
+
+    The tagger alone (dictionary_weight 0): the lexicon's vote must not do its work."""
+    nlp.tokenizer.dictionary_weight = 0.0
     gold = random_sentences(50, seed=1)
-    pred = [words(doc) for doc in session_nlp.tokenizer.pipe("".join(s) for s in gold)]
+    pred = [words(doc) for doc in nlp.tokenizer.pipe("".join(s) for s in gold)]
     assert word_f1(gold, pred) >= 0.9
     assert sum(g == p for g, p in zip(gold, pred, strict=True)) >= 40
 
@@ -97,6 +100,7 @@ def test_overfitting_check_fails_with_random_weights(nlp):
     """Control: the same check on an untrained tagger scores far below the threshold."""
     import torch
 
+    nlp.tokenizer.dictionary_weight = 0.0
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for param in nlp.tokenizer.tagger.parameters():
@@ -380,6 +384,7 @@ def test_to_disk_round_trip_writes_only_json_and_safetensors(session_nlp, tmp_pa
     assert names == [
         "cfg.json",
         "chars.json",
+        "lexicon.json",
         "model.safetensors",
         "settings.json",
         "user_words.json",
@@ -722,3 +727,48 @@ def test_architectures_build_and_forward(name):
     # padding does not change the scores of the real characters
     alone = np.asarray(model.predict(ids[:1, :4]))
     assert np.allclose(alone[0], out[0, :4], atol=1e-5)
+
+
+# --- the dictionary path's vote (dictionary_weight) ----------------------------------------------
+
+
+def test_trained_model_carries_its_lexicon(nlp):
+    assert nlp.tokenizer.lexicon is not None
+    assert "结婚" in nlp.tokenizer.lexicon.words
+
+
+def test_dictionary_weight_lets_the_lexicon_decide(nlp):
+    from spacy_kexue.tokenizer.unigram import UnigramSegmenter
+
+    text = "结婚的和尚未结婚的"
+    tok = nlp.tokenizer
+    # a lexicon in which 和尚未 is a very frequent word: with a large weight its path wins
+    tok.lexicon = UnigramSegmenter(["结婚", "的", "和尚未"], [10.0, 10.0, 1000.0])
+    tok.dictionary_weight = 50.0
+    assert words(tok(text)) == ["结婚", "的", "和尚未", "结婚", "的"]
+    # with weight 0 the tagger alone decides, and it was never taught 和尚未
+    tok.dictionary_weight = 0.0
+    assert "和尚未" not in words(tok(text))
+
+
+def test_lexicon_and_weight_survive_serialization(nlp, tmp_path):
+    from spacy_kexue.tokenizer.unigram import UnigramSegmenter
+
+    tok = nlp.tokenizer
+    tok.lexicon = UnigramSegmenter(["结婚", "的", "和尚未"], [10.0, 10.0, 1000.0])
+    tok.dictionary_weight = 50.0
+    expected = words(tok("结婚的和尚未结婚的"))
+    restored = KexueSegmenter(tok.vocab).from_bytes(tok.to_bytes())
+    assert restored.dictionary_weight == 50.0
+    assert words(restored("结婚的和尚未结婚的")) == expected
+    tok.to_disk(tmp_path / "tok")
+    from_disk = KexueSegmenter(tok.vocab).from_disk(tmp_path / "tok")
+    assert words(from_disk("结婚的和尚未结婚的")) == expected
+    assert words(pickle.loads(pickle.dumps(tok))("结婚的和尚未结婚的")) == expected
+
+
+def test_bad_lexicon_names_the_file(model_copy):
+    (model_copy / "lexicon.json").write_text('{"words": ["中国"], "counts": [1, 2]}', encoding="utf-8")
+    tok = blank_zh().tokenizer
+    with pytest.raises(DataFileError, match="lexicon.json"):
+        tok.load_model(model_copy)
