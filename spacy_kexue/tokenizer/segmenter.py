@@ -257,11 +257,8 @@ class KexueSegmenter(DummyTokenizer):
         todo = [i for i, p in enumerate(pieces) if len(p) > 1]
         if not todo:
             return result
-        if self.tagger is None:
+        if self.tagger is None and self.lexicon is None:
             raise SegmenterNotInitializedError()
-        import torch
-
-        _install_fork_hook()
 
         todo.sort(key=lambda i: len(pieces[i]))
         start = 0
@@ -272,13 +269,11 @@ class KexueSegmenter(DummyTokenizer):
             ):
                 end += 1
             batch = [pieces[i] for i in todo[start:end]]
-            ids = self.chars.encode(batch)
-            with torch.inference_mode():
-                scores = self.tagger(torch.from_numpy(ids)).numpy()
             lengths = np.fromiter((len(p) for p in batch), dtype=np.int64, count=len(batch))
-            if self.lexicon is not None and self.dictionary_weight:
+            scores = self._tag_scores(batch, int(lengths.max()))
+            if self.lexicon is not None and (self.dictionary_weight or self.tagger is None):
                 self._add_dictionary_path(scores, batch)
-            tags = viterbi(scores, lengths, self._constraints(batch, ids.shape[1]))
+            tags = viterbi(scores, lengths, self._constraints(batch, scores.shape[1]))
             ends = tags >= _FIRST_END_TAG
             for row, i in enumerate(todo[start:end]):
                 piece = pieces[i]
@@ -292,12 +287,25 @@ class KexueSegmenter(DummyTokenizer):
             start = end
         return result
 
+    def _tag_scores(self, batch: list[str], width: int) -> np.ndarray:
+        """The tagger's log-probabilities (batch, width, 4); zeros without a tagger, which
+        leaves the decision to the lexicon (a pure max-probability dictionary segmenter)."""
+        if self.tagger is None:
+            return np.zeros((len(batch), width, 4), dtype=np.float32)
+        import torch
+
+        _install_fork_hook()
+        with torch.inference_mode():
+            return self.tagger(torch.from_numpy(self.chars.encode(batch))).numpy()
+
     def _add_dictionary_path(self, scores: np.ndarray, batch: list[str]) -> None:
         """Add ``dictionary_weight`` to the score of each character's tag on the lexicon's
-        maximum-probability path (a soft vote of the dictionary in the Viterbi)."""
+        maximum-probability path (a soft vote of the dictionary in the Viterbi; 1 when there
+        is no tagger)."""
+        weight = self.dictionary_weight if self.tagger is not None else 1.0
         for row, piece in enumerate(batch):
             tags = tag_words(self.lexicon.segment(piece))
-            scores[row, np.arange(len(piece)), tags] += self.dictionary_weight
+            scores[row, np.arange(len(piece)), tags] += weight
 
     def _constraints(self, batch: list[str], width: int) -> np.ndarray | None:
         """Hard constraints for the Viterbi: user words are whole words, and no word starts

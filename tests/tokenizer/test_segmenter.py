@@ -768,7 +768,9 @@ def test_lexicon_and_weight_survive_serialization(nlp, tmp_path):
 
 
 def test_bad_lexicon_names_the_file(model_copy):
-    (model_copy / "lexicon.json").write_text('{"words": ["中国"], "counts": [1, 2]}', encoding="utf-8")
+    (model_copy / "lexicon.json").write_text(
+        '{"words": ["中国"], "counts": [1, 2]}', encoding="utf-8"
+    )
     tok = blank_zh().tokenizer
     with pytest.raises(DataFileError, match="lexicon.json"):
         tok.load_model(model_copy)
