@@ -774,3 +774,18 @@ def test_bad_lexicon_names_the_file(model_copy):
     tok = blank_zh().tokenizer
     with pytest.raises(DataFileError, match="lexicon.json"):
         tok.load_model(model_copy)
+
+
+def test_cnn_small_input_path_matches_the_convolution():
+    """The matrix-product path for small inputs computes what the Conv1d path computes."""
+    import torch
+
+    from spacy_kexue.tokenizer.nets import CNNTagger
+
+    torch.manual_seed(0)
+    tagger = CNNTagger(50, width=16, depth=3, window=3, dilate=True, dropout=0.0).eval()
+    ids = torch.randint(2, 50, (3, 11))
+    ids[1, 7:] = 0  # padding
+    small = tagger(ids)
+    tagger.SMALL_INPUT = 0  # force the Conv1d path
+    assert torch.allclose(small, tagger(ids), atol=1e-5)
