@@ -39,11 +39,16 @@ def ours(model: str, dictionary_weight: float | None = None):
     nlp = spacy.load(model)
     if dictionary_weight is not None:
         nlp.tokenizer.dictionary_weight = dictionary_weight
+    return nlp, tokenizer_segmenter(nlp.tokenizer)
+
+
+def tokenizer_segmenter(tokenizer):
+    """A ``segment(lines) -> words per line`` function from a spaCy tokenizer (batched pipe)."""
 
     def segment(lines: list[str]) -> list[list[str]]:
-        return [[t.text for t in doc if not t.is_space] for doc in nlp.tokenizer.pipe(lines)]
+        return [[t.text for t in doc if not t.is_space] for doc in tokenizer.pipe(lines)]
 
-    return nlp, segment
+    return segment
 
 
 def pkuseg_segmenter(model_dir: Path):
@@ -52,11 +57,7 @@ def pkuseg_segmenter(model_dir: Path):
 
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "pkuseg"}}})
     nlp.tokenizer.initialize(pkuseg_model=str(model_dir))
-
-    def segment(lines: list[str]) -> list[list[str]]:
-        return [[t.text for t in doc if not t.is_space] for doc in nlp.tokenizer.pipe(lines)]
-
-    return segment
+    return tokenizer_segmenter(nlp.tokenizer)
 
 
 def pipe_throughput(nlp, lines: list[str], n_process: int, repeat: int) -> float:

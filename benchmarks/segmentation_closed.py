@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.segmentation import tokenizer_segmenter  # noqa: E402
 from benchmarks.segmentation_peers import (  # noqa: E402
     default_data_dir,
     format_table,
@@ -37,11 +38,7 @@ def closed_segmenter(model_dir: Path, dictionary_weight: float | None = None):
     nlp.tokenizer.initialize(model=model_dir)
     if dictionary_weight is not None:
         nlp.tokenizer.dictionary_weight = dictionary_weight
-
-    def segment(lines: list[str]) -> list[list[str]]:
-        return [[t.text for t in doc if not t.is_space] for doc in nlp.tokenizer.pipe(lines)]
-
-    return segment
+    return tokenizer_segmenter(nlp.tokenizer)
 
 
 def main(argv=None) -> list[dict]:

@@ -155,12 +155,7 @@ class KexueSegmenter(DummyTokenizer):
         """Add the words of a user dictionary file: one word a line (anything after the first
         whitespace, such as a count or a tag, is ignored; blank lines and ``#`` comments skipped)."""
         path = ensure_path(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as err:
-            raise DataFileError(
-                f"cannot read the user dictionary ({err.strerror}).", path=path
-            ) from None
+        raw = _read_bytes(path, "the user dictionary")
         words = []
         for lineno, line in enumerate(raw.splitlines(), start=1):
             text = decode_line(line, lineno, path)
@@ -332,12 +327,7 @@ class KexueSegmenter(DummyTokenizer):
         cfg = _read_json(path / CFG_FILE)
         chars = _read_json(path / CHARS_FILE)
         weights_path = path / WEIGHTS_FILE
-        try:
-            weights = weights_path.read_bytes()
-        except OSError as err:
-            raise DataFileError(
-                f"cannot read the weights ({err.strerror}).", path=weights_path
-            ) from None
+        weights = _read_bytes(weights_path, "the weights")
         self._set_model(cfg, chars, weights, source=weights_path)
         lexicon = path / LEXICON_FILE
         self.lexicon = (
@@ -477,6 +467,13 @@ def _lexicon_from_json(data: Any, source: Any) -> UnigramSegmenter:
             f'must be a JSON object {{"words": [...], "counts": [...]}} of equal lengths ({err}).',
             path=source,
         ) from None
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise DataFileError(f"cannot read {what} ({err.strerror}).", path=path) from None
 
 
 def _read_json(path: Path) -> Any:
