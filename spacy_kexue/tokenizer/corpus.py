@@ -47,7 +47,7 @@ def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int32)
 
 
-def _tags_for_lengths(lengths: np.ndarray) -> np.ndarray:
+def tag_lengths(lengths: np.ndarray) -> np.ndarray:
     """Concatenated BMES tags of words with the given lengths (all >= 1), uint8."""
     lengths = np.asarray(lengths, dtype=np.int64)
     total = int(lengths.sum())
@@ -70,7 +70,7 @@ def tag_words(words: Sequence[str]) -> np.ndarray:
     lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
     if len(lengths) and lengths.min() == 0:
         raise ValueError("tag_words got an empty word; every word needs at least one character.")
-    return _tags_for_lengths(lengths)
+    return tag_lengths(lengths)
 
 
 def tags_to_words(text: str, tags: Sequence[int] | np.ndarray | str) -> list[str]:
@@ -141,7 +141,7 @@ class PseudoCorpus:
         self.lengths: np.ndarray = lengths[usable]
         self._offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
         self._chars = _codepoints("".join(self.words))
-        self._tags = _tags_for_lengths(self.lengths)
+        self._tags = tag_lengths(self.lengths)
         self._mapped: tuple[Callable | None, np.ndarray] = (None, self._chars)
         self.seed = seed
         self.min_words = min_words

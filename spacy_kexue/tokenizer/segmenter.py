@@ -32,7 +32,7 @@ from spacy.vocab import Vocab
 from ..corpus.readers import decode_line
 from ..errors import DataFileError, KexueError
 from ..text import check_text
-from .corpus import tag_words
+from .corpus import tag_lengths
 from .decode import UserDictionary, force_words_mask, viterbi
 from .pretok import attached_positions, split_runs
 from .unigram import UnigramSegmenter
@@ -298,9 +298,14 @@ class KexueSegmenter(DummyTokenizer):
         maximum-probability path (a soft vote of the dictionary in the Viterbi; 1 when there
         is no tagger)."""
         weight = self.dictionary_weight if self.tagger is not None else 1.0
-        for row, piece in enumerate(batch):
-            tags = tag_words(self.lexicon.segment(piece))
-            scores[row, np.arange(len(piece)), tags] += weight
+        word_lengths = [len(w) for piece in batch for w in self.lexicon.segment(piece)]
+        tags = tag_lengths(np.asarray(word_lengths, dtype=np.int64))
+        piece_lengths = np.fromiter((len(p) for p in batch), dtype=np.int64, count=len(batch))
+        rows = np.repeat(np.arange(len(batch)), piece_lengths)
+        cols = np.arange(len(tags)) - np.repeat(
+            np.cumsum(piece_lengths) - piece_lengths, piece_lengths
+        )
+        scores[rows, cols, tags] += weight
 
     def _constraints(self, batch: list[str], width: int) -> np.ndarray | None:
         """Hard constraints for the Viterbi: user words are whole words, and no word starts

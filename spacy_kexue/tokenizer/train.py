@@ -29,7 +29,7 @@ import numpy as np
 import srsly
 from thinc.api import Config
 
-from .corpus import PseudoCorpus
+from .corpus import PseudoCorpus, tag_lengths
 from .dictionary import WordDict, adapt_dictionary, estimate_counts, load_dictionary
 from .pretok import split_runs
 from .segmenter import CFG_FILE, CHARS_FILE, LEXICON_FILE, WEIGHTS_FILE, CharTable
@@ -41,13 +41,6 @@ IGNORE = -100
 def han_runs(texts: Iterable[str]) -> list[str]:
     """The Han runs of ``texts``, the only parts the tagger ever sees."""
     return [text[a:b] for text in texts for a, b, kind in split_runs(text) if kind == "han"]
-
-
-def _tags_for_lengths(lengths: list[int]) -> list[int]:
-    tags: list[int] = []
-    for n in lengths:
-        tags.extend([3] if n == 1 else [0] + [1] * (n - 2) + [2])
-    return tags
 
 
 class SelfTrainingSet:
@@ -63,13 +56,13 @@ class SelfTrainingSet:
             for word in teacher.segment(run):
                 if size + len(word) > max_chars and piece:
                     texts.append("".join(piece))
-                    tags.extend(_tags_for_lengths([len(w) for w in piece]))
+                    tags.extend(tag_lengths(np.array([len(w) for w in piece])).tolist())
                     piece, size = [], 0
                 piece.append(word[:max_chars])
                 size += len(piece[-1])
             if piece:
                 texts.append("".join(piece))
-                tags.extend(_tags_for_lengths([len(w) for w in piece]))
+                tags.extend(tag_lengths(np.array([len(w) for w in piece])).tolist())
         self.texts = texts
         self.tags = np.asarray(tags, dtype=np.int64)
         lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
