@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .decode import TAGS, B, E, M, S, words_from_tags
 from .dictionary import WordDict
 
 __all__ = [
@@ -36,8 +37,6 @@ __all__ = [
     "tags_to_words",
 ]
 
-TAGS = "BMES"
-B, M, E, S = 0, 1, 2, 3
 PAD_TAG = 4
 """Tag value at padding positions (``j >= length``) of :meth:`PseudoCorpus.batch_arrays`."""
 
@@ -93,11 +92,7 @@ def tags_to_words(text: str, tags: Sequence[int] | np.ndarray | str) -> list[str
         return []
     if tags.min() < 0 or tags.max() > S:
         raise ValueError(f"tags must be B=0, M=1, E=2 or S=3, got {sorted(set(tags.tolist()))}.")
-    starts = (tags == B) | (tags == S)
-    starts[1:] |= (tags[:-1] == E) | (tags[:-1] == S)
-    starts[0] = True
-    cuts = np.flatnonzero(starts).tolist() + [len(text)]
-    return [text[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    return words_from_tags(text, tags)
 
 
 class PseudoCorpus:

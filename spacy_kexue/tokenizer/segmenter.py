@@ -33,7 +33,7 @@ from ..corpus.readers import decode_line
 from ..errors import DataFileError, KexueError
 from ..text import check_text
 from .corpus import tag_lengths
-from .decode import UserDictionary, force_words_mask, viterbi
+from .decode import B, S, UserDictionary, boundaries, force_words_mask, viterbi
 from .pretok import attached_positions, split_runs
 from .unigram import UnigramSegmenter
 
@@ -43,8 +43,6 @@ CHARS_FILE = "chars.json"
 USER_WORDS_FILE = "user_words.json"
 LEXICON_FILE = "lexicon.json"
 FORMAT_VERSION = 1
-# Word-end tags (E, S) in the B=0, M=1, E=2, S=3 tag set.
-_FIRST_END_TAG = 2
 
 
 _FORK_HOOK_INSTALLED = False
@@ -267,18 +265,13 @@ class KexueSegmenter(DummyTokenizer):
             lengths = np.fromiter((len(p) for p in batch), dtype=np.int64, count=len(batch))
             scores = self._tag_scores(batch, int(lengths.max()))
             if self.lexicon is not None and (self.dictionary_weight or self.tagger is None):
-                self._add_dictionary_path(scores, batch)
+                self._add_dictionary_path(scores, batch, lengths)
             tags = viterbi(scores, lengths, self._constraints(batch, scores.shape[1]))
-            ends = tags >= _FIRST_END_TAG
+            starts = boundaries(tags, lengths)
             for row, i in enumerate(todo[start:end]):
                 piece = pieces[i]
-                cut = np.flatnonzero(ends[row, : len(piece)]) + 1
-                prev = 0
-                words = []
-                for c in cut.tolist():
-                    words.append(piece[prev:c])
-                    prev = c
-                result[i] = words
+                cuts = [*np.flatnonzero(starts[row]).tolist(), len(piece)]
+                result[i] = [piece[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
             start = end
         return result
 
@@ -293,18 +286,17 @@ class KexueSegmenter(DummyTokenizer):
         with torch.inference_mode():
             return self.tagger(torch.from_numpy(self.chars.encode(batch))).numpy()
 
-    def _add_dictionary_path(self, scores: np.ndarray, batch: list[str]) -> None:
+    def _add_dictionary_path(
+        self, scores: np.ndarray, batch: list[str], lengths: np.ndarray
+    ) -> None:
         """Add ``dictionary_weight`` to the score of each character's tag on the lexicon's
         maximum-probability path (a soft vote of the dictionary in the Viterbi; 1 when there
         is no tagger)."""
         weight = self.dictionary_weight if self.tagger is not None else 1.0
         word_lengths = [len(w) for piece in batch for w in self.lexicon.segment(piece)]
         tags = tag_lengths(np.asarray(word_lengths, dtype=np.int64))
-        piece_lengths = np.fromiter((len(p) for p in batch), dtype=np.int64, count=len(batch))
-        rows = np.repeat(np.arange(len(batch)), piece_lengths)
-        cols = np.arange(len(tags)) - np.repeat(
-            np.cumsum(piece_lengths) - piece_lengths, piece_lengths
-        )
+        rows = np.repeat(np.arange(len(batch)), lengths)
+        cols = np.arange(len(tags)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         scores[rows, cols, tags] += weight
 
     def _constraints(self, batch: list[str], width: int) -> np.ndarray | None:
@@ -316,8 +308,8 @@ class KexueSegmenter(DummyTokenizer):
             if positions:
                 if allowed is None:
                     allowed = np.ones((len(batch), width, 4), dtype=bool)
-                allowed[row, positions, 0] = False  # no B
-                allowed[row, positions, 3] = False  # no S
+                allowed[row, positions, B] = False
+                allowed[row, positions, S] = False
         return allowed
 
     # --------------------------------------------------------------- weights
@@ -341,6 +333,21 @@ class KexueSegmenter(DummyTokenizer):
         user_words = path / USER_WORDS_FILE
         if user_words.exists():
             self.user_words = UserDictionary.from_list(_read_json(user_words))
+
+    def save_model(self, path: str | Path) -> None:
+        """Write what :meth:`load_model` reads: cfg.json (with the weights' SHA-256),
+        chars.json and model.safetensors for the tagger, lexicon.json for the lexicon."""
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        if self.tagger is not None:
+            weights = self._weights_bytes()
+            (path / WEIGHTS_FILE).write_bytes(weights)
+            srsly.write_json(
+                path / CFG_FILE, dict(self.model_cfg, sha256=hashlib.sha256(weights).hexdigest())
+            )
+            srsly.write_json(path / CHARS_FILE, self.chars.chars)
+        if self.lexicon is not None:
+            srsly.write_json(path / LEXICON_FILE, _lexicon_to_json(self.lexicon))
 
     def _set_model(self, cfg: dict, chars: list, weights: bytes, *, source: Any) -> None:
         from safetensors.torch import load as load_tensors
@@ -430,15 +437,7 @@ class KexueSegmenter(DummyTokenizer):
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / "settings.json", self._settings())
         srsly.write_json(path / USER_WORDS_FILE, self.user_words.to_list())
-        if self.tagger is not None:
-            weights = self._weights_bytes()
-            (path / WEIGHTS_FILE).write_bytes(weights)
-            srsly.write_json(
-                path / CFG_FILE, dict(self.model_cfg, sha256=hashlib.sha256(weights).hexdigest())
-            )
-            srsly.write_json(path / CHARS_FILE, self.chars.chars)
-        if self.lexicon is not None:
-            srsly.write_json(path / LEXICON_FILE, _lexicon_to_json(self.lexicon))
+        self.save_model(path)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = tuple()) -> "KexueSegmenter":
         path = ensure_path(path)

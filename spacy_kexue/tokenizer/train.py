@@ -19,20 +19,18 @@ max-probability path votes in the segmenter's Viterbi): what ``KexueSegmenter.lo
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import srsly
 from thinc.api import Config
 
 from .corpus import PseudoCorpus, tag_lengths
 from .dictionary import WordDict, adapt_dictionary, estimate_counts, load_dictionary
 from .pretok import split_runs
-from .segmenter import CFG_FILE, CHARS_FILE, LEXICON_FILE, WEIGHTS_FILE, CharTable
+from .segmenter import CharTable
 from .unigram import UnigramSegmenter
 
 IGNORE = -100
@@ -49,22 +47,21 @@ class SelfTrainingSet:
 
     def __init__(self, runs: list[str], teacher: UnigramSegmenter, max_chars: int, seed: int):
         texts: list[str] = []
-        tags: list[int] = []
+        word_lengths: list[int] = []
         for run in runs:
             piece: list[str] = []
             size = 0
-            for word in teacher.segment(run):
-                if size + len(word) > max_chars and piece:
+            for word in (w[:max_chars] for w in teacher.segment(run)):
+                if size + len(word) > max_chars:  # never on an empty piece: words fit alone
                     texts.append("".join(piece))
-                    tags.extend(tag_lengths(np.array([len(w) for w in piece])).tolist())
                     piece, size = [], 0
-                piece.append(word[:max_chars])
-                size += len(piece[-1])
+                piece.append(word)
+                size += len(word)
+                word_lengths.append(len(word))
             if piece:
                 texts.append("".join(piece))
-                tags.extend(tag_lengths(np.array([len(w) for w in piece])).tolist())
         self.texts = texts
-        self.tags = np.asarray(tags, dtype=np.int64)
+        self.tags = tag_lengths(np.asarray(word_lengths, dtype=np.int64)).astype(np.int64)
         lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
         self.offsets = np.concatenate([[0], np.cumsum(lengths)])
         self.rng = np.random.default_rng(seed)
@@ -218,12 +215,12 @@ def train_segmenter(
                 "seconds": round(time.time() - t_start, 1),
             }
             if dev is not None and (step % int(tcfg["eval_every"]) == 0 or step == steps):
-                entry["dev"] = evaluate_tagger(tagger, chars, model_cfg, dev)
+                entry["dev"] = evaluate_tagger(tagger, chars, dev)
             history.append(entry)
             log(" ".join(f"{k} {v}" for k, v in entry.items()))
     tagger.eval()
     if dev is not None:
-        dev_with_dictionary = evaluate_tagger(tagger, chars, model_cfg, dev, lexicon=wdict)
+        dev_with_dictionary = evaluate_tagger(tagger, chars, dev, lexicon=wdict)
         log(f"dev F1 with the dictionary's vote (dictionary_weight): {dev_with_dictionary}")
         history.append({"step": steps, "dev_with_dictionary": dev_with_dictionary})
     summary = {
@@ -234,8 +231,16 @@ def train_segmenter(
         "seconds": round(time.time() - t_start, 1),
         "history": history,
     }
-    save_tagger(output, tagger, chars, thinc_model, arch_name, config, summary)
-    save_lexicon(output, wdict)
+    arch, settings = _settings_of(thinc_model)
+    segmenter = _segmenter(tagger, chars, lexicon=wdict)
+    segmenter.model_cfg = {
+        "arch": arch,
+        "architecture": arch_name,
+        "settings": settings,
+        "training": summary,
+        "config": config.to_str(),
+    }
+    segmenter.save_model(output)
     return summary
 
 
@@ -245,40 +250,10 @@ def _settings_of(thinc_model) -> tuple[str, dict]:
     return thinc_model.attrs["tagger_arch"], settings
 
 
-def save_tagger(output, tagger, chars, thinc_model, arch_name, config, summary) -> None:
-    from safetensors.torch import save as save_tensors
-
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    weights = save_tensors({k: v.detach().contiguous() for k, v in tagger.state_dict().items()})
-    (output / WEIGHTS_FILE).write_bytes(weights)
-    arch, settings = _settings_of(thinc_model)
-    cfg = {
-        "arch": arch,
-        "architecture": arch_name,
-        "settings": settings,
-        "sha256": hashlib.sha256(weights).hexdigest(),
-        "training": summary,
-        "config": config.to_str(),
-    }
-    srsly.write_json(output / CFG_FILE, cfg)
-    srsly.write_json(output / CHARS_FILE, chars)
-
-
-def save_lexicon(output: str | Path, wdict: WordDict) -> None:
-    """Write the adapted dictionary whose max-probability path votes in the segmenter's
-    Viterbi (``dictionary_weight``)."""
-    srsly.write_json(
-        Path(output) / LEXICON_FILE, {"words": wdict.words, "counts": wdict.counts.tolist()}
-    )
-
-
-def evaluate_tagger(tagger, chars, model_cfg, dev, lexicon: WordDict | None = None) -> float:
-    """Word F1 of a segmenter using ``tagger`` on dev (gold words per line, raw lines);
-    with ``lexicon``, its max-probability path votes with the default dictionary_weight."""
+def _segmenter(tagger, chars: list[str], lexicon: WordDict | None = None):
+    """A KexueSegmenter around a freshly trained tagger (and the adapted dictionary)."""
     import spacy
 
-    from .evaluate import prf
     from .segmenter import KexueSegmenter
 
     seg = KexueSegmenter(spacy.blank("zh").vocab)
@@ -286,6 +261,15 @@ def evaluate_tagger(tagger, chars, model_cfg, dev, lexicon: WordDict | None = No
     seg.chars = CharTable(chars)
     if lexicon is not None:
         seg.lexicon = UnigramSegmenter(lexicon.words, lexicon.counts)
+    return seg
+
+
+def evaluate_tagger(tagger, chars, dev, lexicon: WordDict | None = None) -> float:
+    """Word F1 of a segmenter using ``tagger`` on dev (gold words per line, raw lines);
+    with ``lexicon``, its max-probability path votes with the default dictionary_weight."""
+    from .evaluate import prf
+
+    seg = _segmenter(tagger, chars, lexicon)
     was_training = tagger.training
     tagger.eval()
     gold, raw = dev
