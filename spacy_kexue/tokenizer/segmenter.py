@@ -446,8 +446,12 @@ class KexueSegmenter(DummyTokenizer):
             self._apply_settings(_read_json(settings))
         if (path / WEIGHTS_FILE).exists():
             self.load_model(path)
-        elif (path / USER_WORDS_FILE).exists():
+            return self
+        if (path / USER_WORDS_FILE).exists():
             self.user_words = UserDictionary.from_list(_read_json(path / USER_WORDS_FILE))
+        lexicon = path / LEXICON_FILE
+        if lexicon.exists():  # a tagger-free, dictionary-only segmenter
+            self.lexicon = _lexicon_from_json(_read_json(lexicon), lexicon)
         return self
 
     def __reduce__(self):

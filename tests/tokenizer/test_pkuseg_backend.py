@@ -58,3 +58,11 @@ def test_pkuseg_backend_trains_a_model_spacy_loads(tiny_data, tmp_path):
         assert doc.text == "".join(sentence)
         exact += [t.text for t in doc] == sentence
     assert exact >= 25  # the CRF learned the dictionary's words
+
+
+def test_lexicon_only_segmenter_round_trips_through_disk(tmp_path):
+    seg = blank_zh().tokenizer
+    seg.lexicon = UnigramSegmenter(["结婚", "的", "和", "尚未", "和尚"], [100, 100, 50, 50, 10])
+    seg.to_disk(tmp_path / "tok")
+    restored = blank_zh().tokenizer.from_disk(tmp_path / "tok")
+    assert words(restored("结婚的和尚未结婚的")) == words(seg("结婚的和尚未结婚的"))
