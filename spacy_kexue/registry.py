@@ -32,6 +32,9 @@ def resolve(group: str, name: str):
     from spacy.util import registry
 
     namespace, _, reg_name = group.partition("_")
+    if group == "spacy_factories":
+        # spaCy keeps factories from entry points in a registry of their own
+        return registry._entry_point_factories.get(name)
     if not hasattr(registry, reg_name):
         raise KeyError(f"{group}: no registry called {reg_name!r} in spacy.util.registry")
     return getattr(registry, reg_name).get(name)

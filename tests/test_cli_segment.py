@@ -288,7 +288,7 @@ def test_read_texts_text_key(tmp_path):
         ("bad.jsonl.gz", b'{"text": "a"}\nnot json\n', 2, "not valid JSON"),
         ("bad.jsonl", b'{"text": "a"}\n{"body": "b"}\n', 2, "no string field 'text'"),
         ("bad.jsonl", b'{"text": 3}\n', 1, "no string field 'text'"),
-        ("bad.jsonl", b'["text"]\n', 1, "no string field 'text'"),
+        ("bad.jsonl", b'["text"]\n', 1, "is not a JSON object"),
         ("bad.jsonl", b'{"text": "a"}\n{"text": "\xff"}\n', 2, "not valid UTF-8"),
         ("bad.txt", "一\n二\n".encode() + "三".encode("gbk") + b"\n", 3, "not valid UTF-8"),
         ("bad.txt.gz", b"\xfe\xff\x00a\n", 1, "not valid UTF-8"),

@@ -45,21 +45,32 @@ def read_texts(path: str | Path, *, text_key: str = "text") -> Iterator[str]:
         raise DataFileError(
             "has an unknown format: use .txt (a document a line) or .jsonl.", path=path
         )
-    for lineno, raw in _open_lines(path):
-        line = decode_line(raw, lineno, path)
-        if kind == "txt":
-            yield line
-            continue
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataFileError(f"is not valid JSON ({err.msg}).", path=path, line=lineno) from None
-        if not isinstance(record, dict) or not isinstance(record.get(text_key), str):
+    if kind == "txt":
+        for lineno, raw in _open_lines(path):
+            yield decode_line(raw, lineno, path)
+        return
+    for lineno, record in read_records(path):
+        if not isinstance(record.get(text_key), str):
             raise DataFileError(
                 f"has no string field {text_key!r}; pass the right text key.",
                 path=path,
                 line=lineno,
             )
         yield record[text_key]
+
+
+def read_records(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for every non-blank line of a .jsonl(.gz) file; a line
+    that is not a JSON object raises DataFileError naming the line."""
+    path = Path(path)
+    for lineno, raw in _open_lines(path):
+        line = decode_line(raw, lineno, path)
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataFileError(f"is not valid JSON ({err.msg}).", path=path, line=lineno) from None
+        if not isinstance(record, dict):
+            raise DataFileError("is not a JSON object.", path=path, line=lineno)
+        yield lineno, record

@@ -15,7 +15,6 @@ safetensors format and JSON, with a SHA-256 checksum verified on load.
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from spacy.vocab import Vocab
 from ..corpus.readers import decode_line
 from ..errors import DataFileError, KexueError
 from ..text import check_text
+from ..torch_util import install_fork_hook
 from .corpus import tag_lengths
 from .decode import B, S, UserDictionary, boundaries, force_words_mask, viterbi
 from .pretok import attached_positions, split_runs
@@ -43,25 +43,6 @@ CHARS_FILE = "chars.json"
 USER_WORDS_FILE = "user_words.json"
 LEXICON_FILE = "lexicon.json"
 FORMAT_VERSION = 1
-
-
-_FORK_HOOK_INSTALLED = False
-
-
-def _use_one_thread_after_fork() -> None:
-    """A forked child must not reuse the parent's OpenMP thread pool: torch deadlocks in
-    its first parallel op (this is what hangs ``nlp.pipe(n_process=2)`` under ``fork``).
-    With one intra-op thread the child never touches that pool."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def _install_fork_hook() -> None:
-    global _FORK_HOOK_INSTALLED
-    if not _FORK_HOOK_INSTALLED:
-        os.register_at_fork(after_in_child=_use_one_thread_after_fork)
-        _FORK_HOOK_INSTALLED = True
 
 
 class SegmenterNotInitializedError(KexueError, RuntimeError):
@@ -282,7 +263,7 @@ class KexueSegmenter(DummyTokenizer):
             return np.zeros((len(batch), width, 4), dtype=np.float32)
         import torch
 
-        _install_fork_hook()
+        install_fork_hook()
         with torch.inference_mode():
             return self.tagger(torch.from_numpy(self.chars.encode(batch))).numpy()
 

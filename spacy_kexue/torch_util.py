@@ -1,0 +1,66 @@
+"""Small helpers shared by the torch-backed parts (this module imports torch lazily).
+
+- :func:`install_fork_hook`: forked children run torch with one thread.
+- :func:`serialize_module` / :func:`deserialize_module`: a module's state dict as safetensors
+  bytes (no pickle: loading a stranger's model cannot run code), floats optionally stored as
+  float16. They plug into thinc's ``PyTorchWrapper_v3`` (``serialize_model`` /
+  ``deserialize_model``) in place of thinc's default ``torch.save``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+_FORK_HOOK_INSTALLED = False
+
+
+def _use_one_thread_after_fork() -> None:
+    """A forked child must not reuse the parent's OpenMP thread pool: torch deadlocks in
+    its first parallel op (this is what hangs ``nlp.pipe(n_process=2)`` under ``fork``).
+    With one intra-op thread the child never touches that pool."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def install_fork_hook() -> None:
+    global _FORK_HOOK_INSTALLED
+    if not _FORK_HOOK_INSTALLED:
+        os.register_at_fork(after_in_child=_use_one_thread_after_fork)
+        _FORK_HOOK_INSTALLED = True
+
+
+def serialize_module(module: Any, *, half: bool = False) -> bytes:
+    """The module's parameters and buffers as safetensors bytes (float16 if ``half``)."""
+    import torch
+    from safetensors.torch import save
+
+    state = {}
+    for name, tensor in module.state_dict().items():
+        tensor = tensor.detach().cpu().contiguous()
+        if half and tensor.dtype == torch.float32:
+            tensor = tensor.to(torch.float16)
+        state[name] = tensor
+    return save(state)
+
+
+def deserialize_module(module: Any, data: bytes, device: Any = None) -> Any:
+    """Load :func:`serialize_module` bytes into ``module``, casting back to its own dtypes."""
+    from safetensors.torch import load
+
+    try:
+        state = load(data)
+    except Exception as err:  # safetensors raises its own SafetensorError
+        raise ValueError(f"not a valid safetensors model ({err})") from None
+    own = module.state_dict()
+    if set(state) != set(own):
+        missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        raise ValueError(
+            f"the saved weights do not fit this model (missing {missing}, unexpected {extra}): "
+            "was it saved from a model with other settings?"
+        )
+    module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+    if device is not None:
+        module.to(device)
+    return module
