@@ -214,6 +214,33 @@ def segmenter_prepare_raw(
     typer.echo(f"Wrote {n} lines to {output}")
 
 
+textcat_app = typer.Typer(
+    help="Sentiment data and models (kexue_textcat).", no_args_is_help=True
+)
+app.add_typer(textcat_app, name="textcat")
+
+
+@textcat_app.command("convert")
+def textcat_convert(
+    input: str = typer.Argument(..., help='JSONL, one {"text": ..., "label": 0|1} a line.'),
+    output: str = typer.Argument(..., help="The DocBin (.spacy) to write."),
+    model: str = typer.Option(
+        "zh_kexue_sm", "--model", "-m", help="Pipeline whose tokenizer splits the texts."
+    ),
+    limit: int = typer.Option(0, help="Convert at most this many records (0: all)."),
+) -> None:
+    """Convert labelled JSONL to a DocBin for `spacy train` (cats POSITIVE/NEGATIVE)."""
+    from .errors import KexueError
+    from .textcat.corpus import convert
+
+    nlp = _load_nlp(model)
+    try:
+        n = convert(input, output, nlp, limit=limit)
+    except KexueError as err:
+        _fail(err)
+    typer.echo(f"Wrote {n} docs to {output}")
+
+
 def _fail(err: Exception) -> None:
     """Print an error for the user (no traceback) and exit with status 1."""
     typer.echo(f"Error: {err}", err=True)

@@ -1,0 +1,235 @@
+"""``kexue_textcat``: spaCy's exclusive-class TextCategorizer with a loss taken from config.
+
+    [components.textcat]
+    factory = "kexue_textcat"
+    uncertain_band = [0.39, 0.61]      # optional: scores in the band set doc._.sentiment_uncertain
+
+    [components.textcat.loss]
+    @losses = "spacy_kexue.ThresholdLoss.v1"
+    margin = 0.6
+
+Differences from spaCy's ``textcat``: the loss (threshold, soft threshold or cross-entropy,
+:mod:`.losses`) instead of the squared error; the encoder's vocabulary is built from the whole
+training set in :meth:`initialize`; docs without tokens still get scores; an optional abstain
+band; and, when ``keep_states`` is set (``kexue_saliency`` sets it on the textcat before it),
+each doc keeps the LSTM's per-token states in ``doc._.kexue_states`` from the same forward pass.
+
+No ``from __future__ import annotations`` here: spaCy validates ``initialize``'s signature.
+spaCy imports this module whenever a Language is made: the architectures (``.model``) and torch
+are imported inside methods.
+"""
+
+import hashlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Dict, List, Tuple, Union
+
+import srsly
+from spacy.language import Language
+from spacy.pipeline.textcat import TextCategorizer
+from spacy.scorer import Scorer
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples
+from spacy.util import ensure_path, registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model
+
+from ..errors import DataFileError
+from ..torch_util import install_fork_hook
+
+UNCERTAIN_ATTR = "sentiment_uncertain"
+STATES_ATTR = "kexue_states"
+CHECKSUM_FILE = "checksum.json"
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "spacy_kexue.TextClassifier.v1"
+
+[model.encoder]
+@architectures = "spacy_kexue.CharLSTMEncoder.v1"
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+
+for _attr in (UNCERTAIN_ATTR, STATES_ATTR):
+    if not Doc.has_extension(_attr):
+        Doc.set_extension(_attr, default=None)
+
+
+def score_textcat(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
+    """spaCy's scores for exclusive classes plus ``cats_accuracy`` (argmax equals gold)."""
+    examples = list(examples)
+    scores = Scorer.score_cats(examples, "cats", multi_label=False, **kwargs)
+    hits = total = 0
+    for eg in examples:
+        gold = {k: v for k, v in eg.reference.cats.items() if v in (0, 1)}
+        pred = eg.predicted.cats
+        if not gold or not pred or max(gold.values()) != 1:
+            continue
+        total += 1
+        hits += max(pred, key=pred.get) == max(gold, key=gold.get)
+    scores["cats_accuracy"] = hits / total if total else None
+    return scores
+
+
+@registry.scorers("spacy_kexue.textcat_scorer.v1")
+def make_textcat_scorer() -> Callable:
+    return score_textcat
+
+
+@Language.factory(
+    "kexue_textcat",
+    assigns=["doc.cats", f"doc._.{UNCERTAIN_ATTR}"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "loss": {"@losses": "spacy_kexue.ThresholdLoss.v1", "margin": 0.6},
+        "threshold": 0.0,
+        "uncertain_band": None,
+        "scorer": {"@scorers": "spacy_kexue.textcat_scorer.v1"},
+    },
+    default_score_weights={
+        "cats_score": 1.0,
+        "cats_accuracy": None,
+        "cats_macro_f": None,
+        "cats_macro_auc": None,
+        "cats_score_desc": None,
+        "cats_f_per_type": None,
+    },
+)
+def make_kexue_textcat(
+    nlp: Language,
+    name: str,
+    model: Model,
+    loss: Callable,
+    threshold: float,
+    uncertain_band: List[float] | None,
+    scorer: Callable | None,
+) -> "KexueTextCategorizer":
+    return KexueTextCategorizer(
+        nlp.vocab,
+        model,
+        name,
+        loss=loss,
+        threshold=threshold,
+        uncertain_band=uncertain_band,
+        scorer=scorer,
+    )
+
+
+class KexueTextCategorizer(TextCategorizer):
+    """Exclusive-class text categorizer trained with a configurable loss."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "kexue_textcat",
+        *,
+        loss: Callable,
+        threshold: float = 0.0,
+        uncertain_band: List[float] | None = None,
+        scorer: Callable | None = score_textcat,
+    ) -> None:
+        super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
+        if uncertain_band is not None:
+            if len(uncertain_band) != 2 or not 0.0 <= uncertain_band[0] <= uncertain_band[1] <= 1:
+                raise ValueError(
+                    f"uncertain_band must be [low, high] with 0 <= low <= high <= 1, "
+                    f"got {uncertain_band}"
+                )
+            uncertain_band = [float(x) for x in uncertain_band]
+        self.cfg["uncertain_band"] = uncertain_band
+        self.loss = loss
+        # Set by kexue_saliency (which follows this component): keep per-token LSTM states.
+        self.keep_states = False
+
+    @property
+    def positive_label(self) -> str:
+        """The label whose score the abstain band reads: ``positive_label`` if set, else
+        POSITIVE if present, else the first label."""
+        if self.cfg.get("positive_label"):
+            return self.cfg["positive_label"]
+        return "POSITIVE" if "POSITIVE" in self.labels else self.labels[0]
+
+    def predict(self, docs: Iterable[Doc]):
+        """Class probabilities, shape (n_docs, n_labels); docs without tokens are scored too.
+        With ``keep_states`` (and an LSTM encoder): a tuple (probabilities, per-doc states)."""
+        docs = list(docs)
+        install_fork_hook()
+        if not docs:
+            return self.model.ops.alloc2f(0, len(self.labels))
+        from .model import has_states, predict_with_states
+
+        if self.keep_states and has_states(self.model):
+            scores, states = predict_with_states(self.model, docs)
+            return self.model.ops.asarray(scores), states
+        return self.model.ops.asarray(self.model.predict(docs))
+
+    def set_annotations(self, docs: Iterable[Doc], scores) -> None:
+        states = None
+        if isinstance(scores, tuple):
+            scores, states = scores
+        super().set_annotations(docs, scores)
+        band = self.cfg.get("uncertain_band")
+        column = self.labels.index(self.positive_label) if band and self.labels else None
+        for i, doc in enumerate(docs):
+            if column is not None:
+                doc._.set(UNCERTAIN_ATTR, bool(band[0] <= float(scores[i, column]) <= band[1]))
+            if states is not None:
+                doc._.set(STATES_ATTR, states[i])
+
+    def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, Any]:
+        """The configured loss and its gradient with respect to the logits."""
+        validate_examples(examples, "KexueTextCategorizer.get_loss")
+        self._validate_categories(examples)
+        truths, not_missing = self._examples_to_truth(examples)
+        scores = self.model.ops.to_numpy(scores)
+        grad = self.loss.get_grad(scores, truths, not_missing)
+        loss = self.loss.get_loss(scores, truths, not_missing)
+        return loss, self.model.ops.asarray(grad)
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Language | None = None,
+        labels: Iterable[str] | None = None,
+        positive_label: str | None = None,
+        vocab_min_count: int = 1,
+    ) -> None:
+        """Build the encoder's vocabulary from every training doc, then initialize as spaCy's
+        textcat does (labels from the data unless given)."""
+        from .model import get_encoder, set_vocab
+
+        encoder = get_encoder(self.model)
+        if set_vocab(encoder, (eg.reference for eg in get_examples()), vocab_min_count) == 0:
+            raise ValueError(
+                f"{self.name}: the training docs have no characters or words to build the "
+                "encoder's vocabulary from. Check the training corpus."
+            )
+        super().initialize(get_examples, nlp=nlp, labels=labels, positive_label=positive_label)
+
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
+        """As spaCy's, plus a SHA-256 checksum of the model file, checked by from_disk."""
+        super().to_disk(path, exclude=exclude)
+        path = ensure_path(path)
+        if "model" not in exclude:
+            digest = hashlib.sha256((path / "model").read_bytes()).hexdigest()
+            srsly.write_json(path / CHECKSUM_FILE, {"model": digest})
+
+    def from_disk(
+        self, path: Union[str, Path], *, exclude: Iterable[str] = ()
+    ) -> "KexueTextCategorizer":
+        path = ensure_path(path)
+        checksum = path / CHECKSUM_FILE
+        if "model" not in exclude and checksum.exists():
+            expected = srsly.read_json(checksum).get("model")
+            actual = hashlib.sha256((path / "model").read_bytes()).hexdigest()
+            if expected != actual:
+                raise DataFileError(
+                    f"checksum mismatch (expected sha256 {expected}, found {actual}): the file "
+                    "is damaged or was changed. Re-run training or reinstall the pipeline.",
+                    path=path / "model",
+                )
+        super().from_disk(path, exclude=exclude)
+        self.cfg.setdefault("uncertain_band", None)
+        return self

@@ -1,0 +1,256 @@
+"""Registered architectures of ``kexue_textcat`` (``spacy_architectures``).
+
+Encoders map Docs to one feature vector each (``Model[List[Doc], Floats2d]``); the classifier
+puts a softmax layer on top:
+
+    [components.textcat.model]
+    @architectures = "spacy_kexue.TextClassifier.v1"
+
+    [components.textcat.model.encoder]
+    @architectures = "spacy_kexue.CharLSTMEncoder.v1"
+
+Encoders (the input-granularity ablation of kexue.fm's 文本情感分类（三）, plus a CNN):
+``CharOneHotLSTMEncoder``, ``CharLSTMEncoder``, ``WordLSTMEncoder`` (units are the segmenter's
+tokens) and ``CharCNNEncoder``. Each wraps a PyTorch module (``nets.py``) with
+``PyTorchWrapper_v3``; weights serialize as safetensors, floats stored as float16. The unit
+vocabulary lives in ``model.attrs["vocab"]``; ``kexue_textcat`` builds it from the whole
+training set in ``initialize`` (the thinc init only sees a sample of ten docs).
+
+:func:`predict_with_states` returns the class probabilities and, for LSTM encoders, each
+token's forward hidden state from the same forward pass (for ``kexue_saliency``).
+torch is imported inside functions, never at module import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Model, Softmax_v2, chain
+from thinc.types import Floats2d
+
+from .featurize import UNITS, build_vocab, featurize
+
+
+def _convert_inputs(model: Model, X: tuple[np.ndarray, np.ndarray], is_train: bool):
+    import torch
+    from thinc.api import ArgsKwargs
+
+    ids, lengths = X
+    return ArgsKwargs(args=(torch.from_numpy(ids), torch.from_numpy(lengths)), kwargs={}), (
+        lambda d_inputs: []
+    )
+
+
+def _build_encoder(net_factory: Callable[[], Any], unit: str, max_length: int, n_vocab: int):
+    from thinc.api import PyTorchWrapper_v3
+
+    from ..torch_util import deserialize_module, serialize_module
+
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    if max_length < 1:
+        raise ValueError(f"max_length must be positive, got {max_length}")
+    net = net_factory()
+    wrapped = PyTorchWrapper_v3(
+        net,
+        convert_inputs=_convert_inputs,
+        serialize_model=partial(serialize_module, half=True),
+        deserialize_model=deserialize_module,
+    )
+    return Model(
+        "kexue_encoder",
+        _encoder_forward,
+        init=_encoder_init,
+        layers=[wrapped],
+        dims={"nO": net.n_out},
+        attrs={"unit": unit, "max_length": max_length, "n_vocab": n_vocab, "vocab": {}},
+    )
+
+
+def _encoder_forward(model: Model, docs: Sequence[Doc], is_train: bool):
+    batch = featurize(docs, model.attrs["vocab"], model.attrs["unit"], model.attrs["max_length"])
+    features, backprop = model.layers[0]((batch.ids, batch.lengths), is_train)
+
+    def backprop_docs(d_features: Floats2d) -> list:
+        backprop(d_features)
+        return []
+
+    return features, backprop_docs
+
+
+def _encoder_init(model: Model, X: Sequence[Doc] | None = None, Y: Any = None) -> None:
+    if not model.attrs["vocab"] and X is not None:
+        set_vocab(model, X)
+
+
+def set_vocab(encoder: Model, docs: Any, min_count: int = 1) -> int:
+    """Fill the encoder's unit vocabulary from ``docs``; returns its size."""
+    size = encoder.attrs["n_vocab"] - 1  # id 0 is padding
+    vocab = build_vocab(docs, encoder.attrs["unit"], size, min_count)
+    encoder.attrs["vocab"] = vocab
+    return len(vocab)
+
+
+@registry.architectures("spacy_kexue.CharLSTMEncoder.v1")
+def build_char_lstm_encoder(
+    width: int = 128,
+    hidden: int = 128,
+    depth: int = 1,
+    bidirectional: bool = True,
+    pooling: str = "max_mean",
+    dropout: float = 0.2,
+    n_vocab: int = 6000,
+    max_length: int = 200,
+) -> Model[list[Doc], Floats2d]:
+    """Character embedding -> (Bi)LSTM -> pooled features."""
+    from .nets import RNNEncoderNet
+
+    return _build_encoder(
+        lambda: RNNEncoderNet(
+            n_vocab,
+            width,
+            hidden,
+            depth=depth,
+            bidirectional=bidirectional,
+            pooling=pooling,
+            dropout=dropout,
+        ),
+        "char",
+        max_length,
+        n_vocab,
+    )
+
+
+@registry.architectures("spacy_kexue.CharOneHotLSTMEncoder.v1")
+def build_char_onehot_lstm_encoder(
+    hidden: int = 128,
+    bidirectional: bool = True,
+    pooling: str = "max_mean",
+    dropout: float = 0.2,
+    n_vocab: int = 6000,
+    max_length: int = 200,
+) -> Model[list[Doc], Floats2d]:
+    """Character one-hot vectors straight into a (Bi)LSTM."""
+    from .nets import RNNEncoderNet
+
+    return _build_encoder(
+        lambda: RNNEncoderNet(
+            n_vocab,
+            0,
+            hidden,
+            bidirectional=bidirectional,
+            one_hot=True,
+            pooling=pooling,
+            dropout=dropout,
+        ),
+        "char",
+        max_length,
+        n_vocab,
+    )
+
+
+@registry.architectures("spacy_kexue.WordLSTMEncoder.v1")
+def build_word_lstm_encoder(
+    width: int = 128,
+    hidden: int = 128,
+    depth: int = 1,
+    bidirectional: bool = True,
+    pooling: str = "max_mean",
+    dropout: float = 0.2,
+    n_vocab: int = 30000,
+    max_length: int = 120,
+) -> Model[list[Doc], Floats2d]:
+    """Word embedding (the pipeline's tokens) -> (Bi)LSTM -> pooled features."""
+    from .nets import RNNEncoderNet
+
+    return _build_encoder(
+        lambda: RNNEncoderNet(
+            n_vocab,
+            width,
+            hidden,
+            depth=depth,
+            bidirectional=bidirectional,
+            pooling=pooling,
+            dropout=dropout,
+        ),
+        "word",
+        max_length,
+        n_vocab,
+    )
+
+
+@registry.architectures("spacy_kexue.CharCNNEncoder.v1")
+def build_char_cnn_encoder(
+    width: int = 128,
+    hidden: int = 256,
+    depth: int = 2,
+    window: int = 3,
+    dropout: float = 0.2,
+    n_vocab: int = 6000,
+    max_length: int = 200,
+) -> Model[list[Doc], Floats2d]:
+    """Character embedding -> Conv1d blocks -> max pooling (the ablation: no hidden states)."""
+    from .nets import CNNEncoderNet
+
+    return _build_encoder(
+        lambda: CNNEncoderNet(n_vocab, width, hidden, depth=depth, window=window, dropout=dropout),
+        "char",
+        max_length,
+        n_vocab,
+    )
+
+
+@registry.architectures("spacy_kexue.TextClassifier.v1")
+def build_text_classifier(
+    encoder: Model[list[Doc], Floats2d], nO: int | None = None
+) -> Model[list[Doc], Floats2d]:
+    """An encoder followed by a softmax layer over the exclusive classes."""
+    output = Softmax_v2(nO=nO, nI=encoder.get_dim("nO"))
+    model = chain(encoder, output)
+    model.set_ref("encoder", encoder)
+    model.set_ref("output", output)
+    return model
+
+
+def get_encoder(model: Model) -> Model:
+    """The ``kexue_encoder`` node of a classifier (or the model itself)."""
+    for node in model.walk():
+        if node.name == "kexue_encoder":
+            return node
+    raise ValueError(f"model {model.name!r} has no kexue encoder")
+
+
+def has_states(model: Model) -> bool:
+    """Whether the classifier's encoder is recurrent (and so has per-step states)."""
+    return hasattr(get_encoder(model).layers[0].shims[0]._model, "encode")
+
+
+def predict_with_states(model: Model, docs: Sequence[Doc]) -> tuple[Floats2d, list[np.ndarray]]:
+    """Class probabilities and, per doc, a (n_tokens, hidden) array: the forward LSTM state
+    after each token (zeros before the first kept unit), from one forward pass."""
+    import torch
+
+    encoder = get_encoder(model)
+    net = encoder.layers[0].shims[0]._model
+    if not hasattr(net, "encode"):
+        raise ValueError("the textcat's encoder is not an LSTM: it has no hidden states")
+    batch = featurize(
+        docs, encoder.attrs["vocab"], encoder.attrs["unit"], encoder.attrs["max_length"]
+    )
+    net.eval()
+    with torch.inference_mode():
+        features, steps = net.encode(torch.from_numpy(batch.ids), torch.from_numpy(batch.lengths))
+    probs = model.get_ref("output").predict(features.numpy())
+    steps_np = steps.numpy()
+    states = []
+    for i, token_steps in enumerate(batch.token_steps):
+        padded = np.concatenate(
+            [np.zeros((1, steps_np.shape[2]), dtype=np.float32), steps_np[i, : batch.lengths[i]]]
+        )
+        states.append(padded[token_steps + 1])
+    return probs, states
