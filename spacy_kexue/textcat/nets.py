@@ -116,6 +116,8 @@ class CNNEncoderNet(nn.Module):
         dropout: float = 0.0,
     ):
         super().__init__()
+        if window < 1 or window % 2 == 0:
+            raise ValueError(f"window must be a positive odd number, got {window}")
         self.embed = nn.Embedding(n_vocab, width, padding_idx=PAD_ID)
         self.convs = nn.ModuleList(
             nn.Conv1d(width if i == 0 else hidden, hidden, window, padding=window // 2)
