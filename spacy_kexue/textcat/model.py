@@ -96,6 +96,14 @@ def set_vocab(encoder: Model, docs: Any, min_count: int = 1) -> int:
     return len(vocab)
 
 
+def _lstm_encoder(unit: str, n_vocab: int, max_length: int, **net_settings: Any) -> Model:
+    from .nets import RNNEncoderNet
+
+    return _build_encoder(
+        partial(RNNEncoderNet, n_vocab, **net_settings), unit, max_length, n_vocab
+    )
+
+
 @registry.architectures("spacy_kexue.CharLSTMEncoder.v1")
 def build_char_lstm_encoder(
     width: int = 128,
@@ -108,22 +116,8 @@ def build_char_lstm_encoder(
     max_length: int = 200,
 ) -> Model[list[Doc], Floats2d]:
     """Character embedding -> (Bi)LSTM -> pooled features."""
-    from .nets import RNNEncoderNet
-
-    return _build_encoder(
-        lambda: RNNEncoderNet(
-            n_vocab,
-            width,
-            hidden,
-            depth=depth,
-            bidirectional=bidirectional,
-            pooling=pooling,
-            dropout=dropout,
-        ),
-        "char",
-        max_length,
-        n_vocab,
-    )
+    settings = dict(width=width, hidden=hidden, depth=depth, bidirectional=bidirectional)
+    return _lstm_encoder("char", n_vocab, max_length, pooling=pooling, dropout=dropout, **settings)
 
 
 @registry.architectures("spacy_kexue.CharOneHotLSTMEncoder.v1")
@@ -136,22 +130,8 @@ def build_char_onehot_lstm_encoder(
     max_length: int = 200,
 ) -> Model[list[Doc], Floats2d]:
     """Character one-hot vectors straight into a (Bi)LSTM."""
-    from .nets import RNNEncoderNet
-
-    return _build_encoder(
-        lambda: RNNEncoderNet(
-            n_vocab,
-            0,
-            hidden,
-            bidirectional=bidirectional,
-            one_hot=True,
-            pooling=pooling,
-            dropout=dropout,
-        ),
-        "char",
-        max_length,
-        n_vocab,
-    )
+    settings = dict(width=0, hidden=hidden, bidirectional=bidirectional, one_hot=True)
+    return _lstm_encoder("char", n_vocab, max_length, pooling=pooling, dropout=dropout, **settings)
 
 
 @registry.architectures("spacy_kexue.WordLSTMEncoder.v1")
@@ -166,22 +146,8 @@ def build_word_lstm_encoder(
     max_length: int = 120,
 ) -> Model[list[Doc], Floats2d]:
     """Word embedding (the pipeline's tokens) -> (Bi)LSTM -> pooled features."""
-    from .nets import RNNEncoderNet
-
-    return _build_encoder(
-        lambda: RNNEncoderNet(
-            n_vocab,
-            width,
-            hidden,
-            depth=depth,
-            bidirectional=bidirectional,
-            pooling=pooling,
-            dropout=dropout,
-        ),
-        "word",
-        max_length,
-        n_vocab,
-    )
+    settings = dict(width=width, hidden=hidden, depth=depth, bidirectional=bidirectional)
+    return _lstm_encoder("word", n_vocab, max_length, pooling=pooling, dropout=dropout, **settings)
 
 
 @registry.architectures("spacy_kexue.CharCNNEncoder.v1")
