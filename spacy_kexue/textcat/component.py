@@ -183,8 +183,7 @@ class KexueTextCategorizer(TextCategorizer):
         self._validate_categories(examples)
         truths, not_missing = self._examples_to_truth(examples)
         scores = self.model.ops.to_numpy(scores)
-        grad = self.loss.get_grad(scores, truths, not_missing)
-        loss = self.loss.get_loss(scores, truths, not_missing)
+        grad, loss = self.loss.grad_and_loss(scores, truths, not_missing)
         return loss, self.model.ops.asarray(grad)
 
     def initialize(

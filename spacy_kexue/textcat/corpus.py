@@ -9,6 +9,7 @@ own tokenizer (so word-level encoders see the segmenter's words).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 from ..corpus.readers import read_records
@@ -58,12 +59,7 @@ def convert(input_path: str | Path, output_path: str | Path, nlp, *, limit: int 
     """Write the records of ``input_path`` as a DocBin at ``output_path``; returns the count."""
     from spacy.tokens import DocBin
 
-    records = read_labelled(input_path)
-    texts_labels = []
-    for i, item in enumerate(records):
-        if limit and i >= limit:
-            break
-        texts_labels.append(item)
+    texts_labels = list(islice(read_labelled(input_path), limit or None))
     docbin = DocBin(store_user_data=False)
     docs = nlp.tokenizer.pipe(text for text, _ in texts_labels)
     for doc, (_, label) in zip(docs, texts_labels, strict=True):

@@ -36,19 +36,30 @@ class _ClassLoss(Loss):
     normalize: bool = True
 
     def __call__(self, guesses: Floats2d, truths: Any) -> tuple[Floats2d, float]:
-        return self.get_grad(guesses, truths), self.get_loss(guesses, truths)
+        return self.grad_and_loss(guesses, truths)
+
+    def grad_and_loss(
+        self, guesses: Floats2d, truths: Any, missing: Any = None
+    ) -> tuple[Floats2d, float]:
+        """Both at once, checking and normalising the inputs once."""
+        prepared = self._prepare(guesses, truths, missing)
+        return self._finish_grad(guesses, *prepared), self._finish_loss(*prepared)
 
     def get_grad(self, guesses: Floats2d, truths: Any, missing: Any = None) -> Floats2d:
-        probs, target, keep, binary = self._prepare(guesses, truths, missing)
+        return self._finish_grad(guesses, *self._prepare(guesses, truths, missing))
+
+    def get_loss(self, guesses: Floats2d, truths: Any, missing: Any = None) -> float:
+        return self._finish_loss(*self._prepare(guesses, truths, missing))
+
+    def _finish_grad(self, guesses, probs, target, keep, binary) -> Floats2d:
         grad = self._grad(probs, target) * keep[:, None]
         if self.normalize:
             grad = grad / max(1, len(probs))
         # For one sigmoid column the logit is x1 - x0, whose gradient is that of x1.
         out = grad[:, 1:] if binary else grad
-        return out.astype(guesses.dtype, copy=False)
+        return out.astype(np.asarray(guesses).dtype, copy=False)
 
-    def get_loss(self, guesses: Floats2d, truths: Any, missing: Any = None) -> float:
-        probs, target, keep, _ = self._prepare(guesses, truths, missing)
+    def _finish_loss(self, probs, target, keep, binary) -> float:
         losses = self._loss(probs, target) * keep
         return float(losses.sum() / max(1, len(probs)) if self.normalize else losses.sum())
 
@@ -122,7 +133,7 @@ class CrossEntropy(_ClassLoss):
         return -np.log(np.maximum(_true_prob(probs, target), _EPS))
 
 
-class ThresholdLoss(_ClassLoss):
+class ThresholdLoss(CrossEntropy):
     """Cross-entropy switched off (λ = 0) once the true class's probability exceeds ``margin``;
     λ = 1/2 exactly at the margin (θ(0) = 1/2)."""
 
@@ -147,12 +158,10 @@ class ThresholdLoss(_ClassLoss):
         return (1.0 - step).astype(probs.dtype)
 
     def _grad(self, probs, target):
-        ce = probs - _one_hot(target, probs.shape[1], probs.dtype)
-        return ce * self.mask(probs, target)[:, None]
+        return super()._grad(probs, target) * self.mask(probs, target)[:, None]
 
     def _loss(self, probs, target):
-        ce = -np.log(np.maximum(_true_prob(probs, target), _EPS))
-        return ce * self.mask(probs, target)
+        return super()._loss(probs, target) * self.mask(probs, target)
 
 
 class SoftThresholdLoss(_ClassLoss):

@@ -72,8 +72,18 @@ def _build_encoder(net_factory: Callable[[], Any], unit: str, max_length: int, n
     )
 
 
+def _featurize(encoder: Model, docs: Sequence[Doc]):
+    attrs = encoder.attrs
+    return featurize(docs, attrs["vocab"], attrs["unit"], attrs["max_length"])
+
+
+def _torch_net(encoder: Model) -> Any:
+    """The PyTorch module inside an encoder."""
+    return encoder.layers[0].shims[0]._model
+
+
 def _encoder_forward(model: Model, docs: Sequence[Doc], is_train: bool):
-    batch = featurize(docs, model.attrs["vocab"], model.attrs["unit"], model.attrs["max_length"])
+    batch = _featurize(model, docs)
     features, backprop = model.layers[0]((batch.ids, batch.lengths), is_train)
 
     def backprop_docs(d_features: Floats2d) -> list:
@@ -164,7 +174,7 @@ def build_char_cnn_encoder(
     from .nets import CNNEncoderNet
 
     return _build_encoder(
-        lambda: CNNEncoderNet(n_vocab, width, hidden, depth=depth, window=window, dropout=dropout),
+        partial(CNNEncoderNet, n_vocab, width, hidden, depth=depth, window=window, dropout=dropout),
         "char",
         max_length,
         n_vocab,
@@ -193,7 +203,7 @@ def get_encoder(model: Model) -> Model:
 
 def has_states(model: Model) -> bool:
     """Whether the classifier's encoder is recurrent (and so has per-step states)."""
-    return hasattr(get_encoder(model).layers[0].shims[0]._model, "encode")
+    return hasattr(_torch_net(get_encoder(model)), "encode")
 
 
 def predict_with_states(model: Model, docs: Sequence[Doc]) -> tuple[Floats2d, list[np.ndarray]]:
@@ -202,12 +212,10 @@ def predict_with_states(model: Model, docs: Sequence[Doc]) -> tuple[Floats2d, li
     import torch
 
     encoder = get_encoder(model)
-    net = encoder.layers[0].shims[0]._model
+    net = _torch_net(encoder)
     if not hasattr(net, "encode"):
         raise ValueError("the textcat's encoder is not an LSTM: it has no hidden states")
-    batch = featurize(
-        docs, encoder.attrs["vocab"], encoder.attrs["unit"], encoder.attrs["max_length"]
-    )
+    batch = _featurize(encoder, docs)
     net.eval()
     with torch.inference_mode():
         features, steps = net.encode(torch.from_numpy(batch.ids), torch.from_numpy(batch.lengths))

@@ -54,9 +54,7 @@ class RNNEncoderNet(nn.Module):
         self.embed = nn.Embedding(n_vocab, in_width, padding_idx=PAD_ID)
         self.lstm = nn.LSTM(in_width, hidden, num_layers=depth, batch_first=True)
         self.lstm_reverse = (
-            nn.LSTM(in_width, hidden, num_layers=depth, batch_first=True)
-            if bidirectional
-            else None
+            nn.LSTM(in_width, hidden, num_layers=depth, batch_first=True) if bidirectional else None
         )
         if one_hot:
             for name, param in self.named_parameters():
@@ -71,9 +69,7 @@ class RNNEncoderNet(nn.Module):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.encode(ids, lengths)[0]
 
-    def encode(
-        self, ids: torch.Tensor, lengths: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Features (batch, n_out) and the forward LSTM's states (batch, length, hidden)."""
         n_steps = ids.shape[1]
         positions = torch.arange(n_steps).unsqueeze(0)
