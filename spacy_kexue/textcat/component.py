@@ -12,7 +12,9 @@ Differences from spaCy's ``textcat``: the loss (threshold, soft threshold or cro
 :mod:`.losses`) instead of the squared error; the encoder's vocabulary is built from the whole
 training set in :meth:`initialize`; docs without tokens still get scores; an optional abstain
 band; and, when ``keep_states`` is set (``kexue_saliency`` sets it on the textcat before it),
-each doc keeps the LSTM's per-token states in ``doc._.kexue_states`` from the same forward pass.
+the LSTM's states from the same forward pass (the dict ``predict_with_states`` in :mod:`.model`
+describes) wait for the saliency component in ``self.kept_states`` (:mod:`.states`: beside the
+docs, never serialized with them).
 
 No ``from __future__ import annotations`` here: spaCy validates ``initialize``'s signature.
 spaCy imports this module whenever a Language is made: the architectures (``.model``) and torch
@@ -36,9 +38,9 @@ from thinc.api import Config, Model
 
 from ..errors import DataFileError
 from ..torch_util import install_fork_hook
+from .states import StateStore
 
 UNCERTAIN_ATTR = "sentiment_uncertain"
-STATES_ATTR = "kexue_states"
 CHECKSUM_FILE = "checksum.json"
 
 DEFAULT_MODEL_CONFIG = """
@@ -50,9 +52,8 @@ DEFAULT_MODEL_CONFIG = """
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
-for _attr in (UNCERTAIN_ATTR, STATES_ATTR):
-    if not Doc.has_extension(_attr):
-        Doc.set_extension(_attr, default=None)
+if not Doc.has_extension(UNCERTAIN_ATTR):
+    Doc.set_extension(UNCERTAIN_ATTR, default=None)
 
 
 def score_textcat(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
@@ -139,8 +140,9 @@ class KexueTextCategorizer(TextCategorizer):
             uncertain_band = [float(x) for x in uncertain_band]
         self.cfg["uncertain_band"] = uncertain_band
         self.loss = loss
-        # Set by kexue_saliency (which follows this component): keep per-token LSTM states.
+        # Set by kexue_saliency (which follows this component): keep the LSTM states.
         self.keep_states = False
+        self.kept_states = StateStore()
 
     @property
     def positive_label(self) -> str:
@@ -175,7 +177,7 @@ class KexueTextCategorizer(TextCategorizer):
             if column is not None:
                 doc._.set(UNCERTAIN_ATTR, bool(band[0] <= float(scores[i, column]) <= band[1]))
             if states is not None:
-                doc._.set(STATES_ATTR, states[i])
+                self.kept_states.put(doc, states[i])
 
     def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, Any]:
         """The configured loss and its gradient with respect to the logits."""

@@ -2,7 +2,7 @@
 
 Input: int64 unit ids (characters or words), shape (batch, length), 0 = padding, and the
 number of units per row. Output: one feature vector per row. An LSTM encoder can also return
-its forward direction's hidden state after every step, which ``kexue_saliency`` reads.
+each direction's hidden state at every step, which ``kexue_saliency`` reads.
 
 - ``RNNEncoderNet``: embedding -> (Bi)LSTM -> pooling ("last": the final states of both
   directions, as in the kexue.fm posts; "max_mean": max and mean over the steps).
@@ -69,8 +69,26 @@ class RNNEncoderNet(nn.Module):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.encode(ids, lengths)[0]
 
-    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Features (batch, n_out) and the forward LSTM's states (batch, length, hidden)."""
+    def feature_index(self) -> dict[str, list[int]]:
+        """Per direction, the feature columns its pooled state fills: [final state] for
+        "last", [max, mean] for "max_mean" (features: max over both directions' states, then
+        mean)."""
+        h, n_dirs = self.hidden, 2 if self.bidirectional else 1
+        names = ["forward", "backward"][:n_dirs]
+        if self.pooling == "last":
+            return {name: list(range(d * h, (d + 1) * h)) for d, name in enumerate(names)}
+        width = n_dirs * h
+        return {
+            name: list(range(d * h, (d + 1) * h)) + list(range(width + d * h, width + (d + 1) * h))
+            for d, name in enumerate(names)
+        }
+
+    def encode(
+        self, ids: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Features (batch, n_out), the forward LSTM's states (batch, length, hidden) and the
+        backward LSTM's (None if unidirectional), both indexed by the original positions: the
+        backward state at step j is the one after reading units j..end from the right."""
         n_steps = ids.shape[1]
         positions = torch.arange(n_steps).unsqueeze(0)
         valid = positions < lengths.unsqueeze(1)  # (batch, length)
@@ -81,14 +99,17 @@ class RNNEncoderNet(nn.Module):
             # Reverse each text within its length; padding stays at the end.
             flip = torch.where(valid, lengths.unsqueeze(1) - 1 - positions, positions)
             index = flip.unsqueeze(-1)
-            backward_states, _ = self.lstm_reverse(x.gather(1, index.expand(-1, -1, x.shape[2])))
-            directions.append(backward_states.gather(1, index.expand(-1, -1, self.hidden)))
+            reversed_states, _ = self.lstm_reverse(x.gather(1, index.expand(-1, -1, x.shape[2])))
+            backward_states = reversed_states.gather(1, index.expand(-1, -1, self.hidden))
+            directions.append(backward_states)
+        else:
+            backward_states = None
         steps = torch.cat(directions, dim=-1)  # (batch, length, hidden * n_dirs)
         if self.pooling == "last":
             last = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, self.hidden)
             pooled = [forward_states.gather(1, last).squeeze(1)]
-            if self.lstm_reverse is not None:
-                pooled.append(backward_states.gather(1, last).squeeze(1))
+            if backward_states is not None:
+                pooled.append(reversed_states.gather(1, last).squeeze(1))
             features = torch.cat(pooled, dim=-1)
         else:
             mask = valid.unsqueeze(-1)
@@ -97,7 +118,7 @@ class RNNEncoderNet(nn.Module):
             features = torch.cat([maxed, mean], dim=-1)
         # Texts without a known unit get all-zero features (the output layer's bias decides).
         features = self.dropout(features.masked_fill((lengths == 0).unsqueeze(1), 0.0))
-        return features, forward_states
+        return features, forward_states, backward_states
 
 
 class CNNEncoderNet(nn.Module):

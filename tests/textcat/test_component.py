@@ -218,21 +218,56 @@ def test_positive_label_setting_picks_the_band_column(trained_nlp):
 
 
 def test_keep_states(trained_nlp):
+    """With keep_states the textcat leaves each doc's states in its kept_states store (never
+    on the doc); pop hands them over once."""
     nlp = pickle.loads(pickle.dumps(trained_nlp))
     textcat = nlp.get_pipe("kexue_textcat")
     plain = list(nlp.pipe(TEXTS, batch_size=4))
-    assert all(doc._.kexue_states is None for doc in plain)
+    assert all(textcat.kept_states.pop(doc) is None for doc in plain)
     textcat.keep_states = True
     kept = list(nlp.pipe(TEXTS, batch_size=4))
-    for doc, ref in zip(kept, plain, strict=True):
-        states = doc._.kexue_states
-        assert isinstance(states, np.ndarray)
-        assert states.shape == (len(doc), HIDDEN)
+    popped = [textcat.kept_states.pop(doc) for doc in kept]
+    assert all(textcat.kept_states.pop(doc) is None for doc in kept)  # handed over once
+    assert len(textcat.kept_states) == 0
+    for doc, ref, states in zip(kept, plain, popped, strict=True):
+        assert "kexue_states" not in {key[1] for key in doc.user_data}  # not on the doc
+        assert set(states) == {"forward", "backward", "token_steps", "next_steps"}
+        n_steps = len(states["forward"])
+        assert n_steps <= 200  # max_length
+        assert states["forward"].shape == states["backward"].shape == (n_steps, HIDDEN)
+        assert len(states["token_steps"]) == len(states["next_steps"]) == len(doc)
         assert doc.cats == pytest.approx(ref.cats, abs=1e-6)
+    # blank texts and 鑫淼 have no known unit: no steps; 但是 is out of vocabulary too
+    assert [len(s["forward"]) for s in popped[10:15]] == [0, 0, 0, 5, 0]
+    assert len(popped[15]["forward"]) == 200  # truncated
     single = nlp(TEXTS[0])
-    np.testing.assert_allclose(single._.kexue_states, kept[0]._.kexue_states, atol=1e-6)
+    for key, value in textcat.kept_states.pop(single).items():
+        np.testing.assert_allclose(value, popped[0][key], atol=1e-6, err_msg=key)
     textcat.keep_states = False
-    assert nlp(TEXTS[0])._.kexue_states is None
+    doc = nlp(TEXTS[0])
+    assert textcat.kept_states.pop(doc) is None
+
+
+def test_kept_states_are_bounded_and_die_with_their_docs(trained_nlp):
+    import gc
+
+    from spacy_kexue.textcat.states import StateStore
+
+    nlp = pickle.loads(pickle.dumps(trained_nlp))
+    textcat = nlp.get_pipe("kexue_textcat")
+    textcat.keep_states = True
+    textcat.kept_states = StateStore(capacity=3)
+    docs = list(nlp.pipe(TEXTS[:5]))
+    assert len(textcat.kept_states) == 3  # the oldest two were dropped
+    assert textcat.kept_states.pop(docs[0]) is None
+    assert textcat.kept_states.pop(docs[4]) is not None
+    del docs
+    gc.collect()
+    assert len(textcat.kept_states) == 0  # entries go with their docs
+    again = pickle.loads(pickle.dumps(textcat.kept_states))
+    assert again.capacity == 3 and len(again) == 0
+    with pytest.raises(ValueError, match="capacity"):
+        StateStore(capacity=0)
 
 
 def test_keep_states_with_cnn_scores_without_states():
@@ -243,7 +278,7 @@ def test_keep_states_with_cnn_scores_without_states():
     textcat.keep_states = True
     kept = list(nlp.pipe(TEXTS))
     for doc, ref in zip(kept, plain, strict=True):
-        assert doc._.kexue_states is None
+        assert textcat.kept_states.pop(doc) is None
         assert doc.cats == pytest.approx(ref.cats, abs=1e-6)
 
 
@@ -254,7 +289,7 @@ def test_keep_states_then_training_still_works():
     train(nlp, examples, n_iter=1)
     textcat = nlp.get_pipe("kexue_textcat")
     textcat.keep_states = True
-    assert nlp(TEXTS[0])._.kexue_states is not None
+    assert textcat.kept_states.pop(nlp(TEXTS[0])) is not None
     docs = [eg.predicted for eg in examples]
     first, _ = textcat.model.begin_update(docs)
     second, _ = textcat.model.begin_update(docs)
