@@ -1,0 +1,238 @@
+"""``kexue_saliency``: per-token saliency of the sentiment textcat's decision.
+
+    [components.saliency]
+    factory = "kexue_saliency"
+    method = "states"          # Su's formula on the textcat's LSTM states, or "occlusion"
+    state = "decision"         # which state the formula reads: "lstm", "pooled", "decision"
+    direction = "both"         # BiLSTM: "forward", "backward" or "both"
+    formula = "distance"       # Su's formula, or its first-order form "projection"
+
+(:mod:`.scores` defines each setting; the defaults were picked by the faithfulness benchmark,
+``benchmarks/saliency.py``.)
+
+Placed after a ``kexue_textcat``. With ``method = "states"`` the factory sets that textcat's
+``keep_states``, so the textcat's own forward pass leaves each doc's LSTM states in its
+``kept_states`` store (in memory, beside the doc); this component takes them from there and
+turns them into ``doc._.saliency``. With ``keep_states = true`` it also puts them on the doc, in
+``doc._.kexue_states`` (serialized with the doc: large). It holds a reference to the textcat,
+never a copy of its weights. A doc that arrives without states (a textcat disabled or placed
+after this component) gets them from the textcat's model in one batched pass, which also fills
+``doc.cats`` if it lacks the textcat's labels. The class explained is the textcat's predicted
+one (the highest of its labels in ``doc.cats``).
+
+``method = "occlusion"`` is the leave-one-out reference: each token's score is the drop of the
+predicted class's probability when the token is deleted (one extra row per token; exact, slower,
+and it works with the CNN encoder too).
+
+No ``from __future__ import annotations``: spaCy validates the factory's signature.
+"""
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Dict, List, Union
+
+import srsly
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.util import ensure_path, minibatch
+
+from ..textcat.component import KexueTextCategorizer
+from .extensions import SALIENCY_ATTR, STATES_ATTR
+from .scores import DIRECTIONS, FORMULAS, STATES
+
+METHODS = ("states", "occlusion")
+CHOICES = {"method": METHODS, "state": STATES, "direction": DIRECTIONS, "formula": FORMULAS}
+DEFAULTS: Dict[str, Union[str, bool]] = {
+    "method": "states",
+    "state": "decision",
+    "direction": "both",
+    "formula": "distance",
+    "keep_states": False,
+}
+CFG_FILE = "cfg.json"
+
+
+@Language.factory(
+    "kexue_saliency",
+    assigns=[f"doc._.{SALIENCY_ATTR}", f"token._.{SALIENCY_ATTR}"],
+    requires=["doc.cats"],
+    default_config={"textcat": None, **DEFAULTS},
+)
+def make_kexue_saliency(
+    nlp: Language,
+    name: str,
+    textcat: str | None,
+    method: str,
+    state: str,
+    direction: str,
+    formula: str,
+    keep_states: bool,
+) -> "KexueSaliency":
+    return KexueSaliency(
+        find_textcat(nlp, textcat, name),
+        name,
+        method=method,
+        state=state,
+        direction=direction,
+        formula=formula,
+        keep_states=keep_states,
+    )
+
+
+def find_textcat(nlp: Language, textcat: str | None, name: str) -> KexueTextCategorizer:
+    """The named ``kexue_textcat``, or the last one already in the pipeline."""
+    if textcat is not None:
+        if textcat not in nlp.component_names:
+            raise ValueError(
+                f"{name}: textcat = {textcat!r} is not in the pipeline "
+                f"(components: {nlp.component_names}). Add the kexue_textcat first."
+            )
+        component = nlp.get_pipe(textcat)
+        if not isinstance(component, KexueTextCategorizer):
+            raise ValueError(
+                f"{name}: component {textcat!r} is a {type(component).__name__}, not a "
+                "kexue_textcat: saliency reads the kexue_textcat's LSTM."
+            )
+        return component
+    found = [c for _, c in nlp.pipeline if isinstance(c, KexueTextCategorizer)]
+    if not found:
+        raise ValueError(
+            f"{name}: the saliency component needs a kexue_textcat before it in the pipeline. Add one "
+            "first (nlp.add_pipe('kexue_textcat')), or name it with textcat = \"...\"."
+        )
+    return found[-1]
+
+
+class KexueSaliency:
+    """Sets ``doc._.saliency`` (and so ``token._.saliency``) from a ``kexue_textcat``."""
+
+    def __init__(
+        self,
+        textcat: KexueTextCategorizer,
+        name: str = "kexue_saliency",
+        *,
+        method: str = "states",
+        state: str = "decision",
+        direction: str = "both",
+        formula: str = "distance",
+        keep_states: bool = False,
+    ) -> None:
+        self.textcat = textcat
+        self.name = name
+        self.cfg: Dict[str, Union[str, bool]] = {}
+        self.configure(
+            method=method,
+            state=state,
+            direction=direction,
+            formula=formula,
+            keep_states=keep_states,
+        )
+
+    def configure(self, **settings: Union[str, bool, None]) -> None:
+        """Change settings (those not given, or None, keep their value), checked against the
+        textcat."""
+        unknown = set(settings) - set(DEFAULTS)
+        if unknown:
+            raise ValueError(
+                f"{self.name}: unknown settings {sorted(unknown)}; use {list(DEFAULTS)}"
+            )
+        given = {key: value for key, value in settings.items() if value is not None}
+        cfg = {**DEFAULTS, **self.cfg, **given}
+        for setting, allowed in CHOICES.items():
+            if cfg[setting] not in allowed:
+                raise ValueError(
+                    f"{self.name}: {setting} must be one of {allowed}, got {cfg[setting]!r}"
+                )
+        if cfg["method"] == "states":
+            from ..textcat.model import has_states, state_layout
+
+            if not has_states(self.textcat.model):
+                raise ValueError(
+                    f"{self.name}: the textcat {self.textcat.name!r} has no LSTM states (a CNN "
+                    'encoder?). Use method = "occlusion", or an LSTM encoder.'
+                )
+            directions = state_layout(self.textcat.model)["features"]
+            if cfg["direction"] == "backward" and "backward" not in directions:
+                raise ValueError(
+                    f"{self.name}: direction 'backward' needs a bidirectional encoder; "
+                    f"the textcat {self.textcat.name!r} reads forward only."
+                )
+        cfg["keep_states"] = bool(cfg["keep_states"])
+        self.cfg = cfg
+        self.textcat.keep_states = cfg["method"] == "states"
+
+    @property
+    def method(self) -> str:
+        return str(self.cfg["method"])
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc])
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        for docs in minibatch(stream, size=batch_size):
+            self.set_annotations(docs)
+            yield from docs
+
+    def set_annotations(self, docs: List[Doc]) -> None:
+        from ..textcat.model import (
+            decision_weights,
+            occlusion_saliency,
+            predict_with_states,
+            state_layout,
+        )
+        from .scores import token_saliency
+
+        model = self.textcat.model
+        if self.method == "occlusion":
+            for doc in docs:
+                doc._.set(SALIENCY_ATTR, occlusion_saliency(model, doc).tolist())
+            return
+        states = [self.textcat.kept_states.pop(doc) for doc in docs]
+        labels = self.textcat.labels
+        missing = [
+            i
+            for i, doc in enumerate(docs)
+            if states[i] is None or not all(label in doc.cats for label in labels)
+        ]
+        if missing:
+            probs, recomputed = predict_with_states(model, [docs[i] for i in missing])
+            for i, doc_probs, doc_states in zip(missing, probs, recomputed, strict=True):
+                doc, states[i] = docs[i], doc_states
+                if not all(label in doc.cats for label in labels):
+                    doc.cats = dict(zip(labels, map(float, doc_probs), strict=True))
+        pooling = state_layout(model)["pooling"]
+        weights: Dict[str, Dict] = {}
+        for doc, doc_states in zip(docs, states, strict=True):
+            label = max(labels, key=lambda name: doc.cats[name])  # the textcat's prediction
+            if self.cfg["state"] == "decision" and label not in weights:
+                weights[label] = decision_weights(model, labels.index(label))
+            scores = token_saliency(
+                doc_states,
+                direction=str(self.cfg["direction"]),
+                state=str(self.cfg["state"]),
+                formula=str(self.cfg["formula"]),
+                pooling=pooling,
+                weights=weights.get(label),
+            )
+            doc._.set(SALIENCY_ATTR, scores.tolist())
+            if self.cfg["keep_states"]:
+                doc._.set(STATES_ATTR, doc_states)
+
+    # --- serialization: the settings only (the weights are the textcat's) ------------------
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        return srsly.json_dumps(self.cfg).encode("utf-8")
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "KexueSaliency":
+        self.configure(**srsly.json_loads(data.decode("utf-8")))
+        return self
+
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / CFG_FILE, self.cfg)
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "KexueSaliency":
+        self.configure(**srsly.read_json(ensure_path(path) / CFG_FILE))
+        return self
