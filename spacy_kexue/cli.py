@@ -214,9 +214,7 @@ def segmenter_prepare_raw(
     typer.echo(f"Wrote {n} lines to {output}")
 
 
-textcat_app = typer.Typer(
-    help="Sentiment data and models (kexue_textcat).", no_args_is_help=True
-)
+textcat_app = typer.Typer(help="Sentiment data and models (kexue_textcat).", no_args_is_help=True)
 app.add_typer(textcat_app, name="textcat")
 
 
@@ -239,6 +237,52 @@ def textcat_convert(
     except KexueError as err:
         _fail(err)
     typer.echo(f"Wrote {n} docs to {output}")
+
+
+@app.command()
+def explain(
+    texts: list[str] = typer.Argument(
+        ..., help="Texts to explain, or - to read one a line from stdin."
+    ),
+    model: str = typer.Option("zh_kexue_sm", "--model", "-m", help="Pipeline name or path."),
+    html: Path | None = typer.Option(
+        None, "--html", help="Also write a standalone HTML page here."
+    ),
+    method: str | None = typer.Option(
+        None, help="states (Su's formula, the default) or occlusion (leave-one-out, slower)."
+    ),
+    top: int = typer.Option(5, min=0, help="How many of the most salient tokens to list."),
+) -> None:
+    """Which words drove the sentiment: prediction, top tokens and every token's saliency."""
+    import sys
+
+    from .saliency import render_saliency
+    from .saliency.component import KexueSaliency
+    from .text import check_text
+
+    nlp = _load_nlp(model)
+    try:
+        saliency = next((p for _, p in nlp.pipeline if isinstance(p, KexueSaliency)), None)
+        settings = {} if method is None else {"method": method}
+        if saliency is None:  # add one (this raises if there is no kexue_textcat)
+            saliency = nlp.add_pipe("kexue_saliency", config=settings)
+        saliency.configure(**settings)
+        if texts == ["-"]:
+            texts = [line.rstrip("\r\n") for line in sys.stdin]
+        for text in texts:
+            check_text(text)
+    except ValueError as err:
+        _fail(err)
+    docs = list(nlp.pipe(texts))
+    for doc in docs:
+        label = max(doc.cats, key=doc.cats.get)
+        typer.echo(f"{label} {doc.cats[label]:.3f}  {doc.text}")
+        salient = "  ".join(f"{t.text}({t._.saliency:+.3f})" for t in doc._.salient(top))
+        typer.echo(f"  top {top}: {salient}")
+        typer.echo("  " + " ".join(f"{t.text}/{t._.saliency:+.3f}" for t in doc if not t.is_space))
+    if html is not None:
+        html.write_text(render_saliency(docs), encoding="utf-8")
+        typer.echo(f"Wrote {html}")
 
 
 def _fail(err: Exception) -> None:
