@@ -73,8 +73,8 @@ def prefix_pool(steps: np.ndarray, pooling: str) -> np.ndarray:
     (L, 2H) [running max, running sum / L] for ``"max_mean"`` (row L is the pooled features)."""
     if pooling == "last" or len(steps) == 0:
         return steps if pooling == "last" else np.zeros((0, 2 * steps.shape[1]), steps.dtype)
-    running_mean = np.cumsum(steps, axis=0) / len(steps)
-    return np.concatenate([np.maximum.accumulate(steps, axis=0), running_mean], axis=1)
+    partial_mean = np.cumsum(steps, axis=0) / len(steps)
+    return np.concatenate([np.maximum.accumulate(steps, axis=0), partial_mean], axis=1)
 
 
 def token_states(
