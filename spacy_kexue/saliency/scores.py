@@ -38,13 +38,16 @@ import numpy as np
 DIRECTIONS = ("forward", "backward", "both")
 STATES = ("lstm", "pooled", "decision")
 FORMULAS = ("distance", "projection")
+# A final state this small next to the path's extent counts as zero: below float32 resolution.
+NEGLIGIBLE = 1e-9
 
 
 def state_saliency(states: np.ndarray, formula: str = "distance") -> np.ndarray:
     """Saliency of each step from the states after each step, in reading order.
 
     ``states``: (n, d), the state after step 1..n (h_0 = 0 is implied, h_n = states[-1]).
-    Returns (n,) float32; all zeros when h_n = 0 (nothing was read).
+    Returns (n,) float32; all zeros when h_n = 0 (nothing was read) or when ‖h_n‖ is
+    negligible (≤ 1e-9) next to the largest distance on the path.
     """
     states = np.asarray(states, dtype=np.float64)
     n = len(states)
@@ -52,18 +55,15 @@ def state_saliency(states: np.ndarray, formula: str = "distance") -> np.ndarray:
         return np.zeros(0, dtype=np.float32)
     with_start = np.concatenate([np.zeros((1, states.shape[1])), states])
     final = states[-1]
-    if formula == "projection":
-        norm2 = float(final @ final)
-        if norm2 == 0.0:
-            return np.zeros(n, dtype=np.float32)
-        return (np.diff(with_start @ final) / norm2).astype(np.float32)
-    if formula != "distance":
+    if formula not in FORMULAS:
         raise ValueError(f"formula must be one of {FORMULAS}, got {formula!r}")
     # One norm routine for every distance, so equal states give bit-equal distances (and an
     # unmoved state scores exactly 0); the first distance is ‖0 − h_n‖ = ‖h_n‖.
     dist = np.linalg.norm(with_start - final, axis=1)
-    if dist[0] == 0.0:
+    if dist[0] <= NEGLIGIBLE * dist.max():
         return np.zeros(n, dtype=np.float32)
+    if formula == "projection":
+        return (np.diff(with_start @ final) / (final @ final)).astype(np.float32)
     dist /= dist[0]
     return (dist[:-1] - dist[1:]).astype(np.float32)
 

@@ -116,11 +116,13 @@ def saliencies(docs) -> list[list[float]]:
     return [list(doc._.saliency) for doc in docs]
 
 
-def assert_saliencies_close(got, expected, atol: float = 1e-6) -> None:
+def assert_saliencies_close(got, expected, atol: float = 1e-6, rtol: float = 1e-5) -> None:
+    """Equal up to float noise: the LSTM's float32 results depend slightly on the batch, and
+    normalising by a small final state scales that noise up (rtol)."""
     assert len(got) == len(expected)
     for g, e in zip(got, expected, strict=True):
         assert len(g) == len(e)
-        np.testing.assert_allclose(np.asarray(g, dtype=np.float64), e, atol=atol, rtol=0)
+        np.testing.assert_allclose(np.asarray(g, dtype=np.float64), e, atol=atol, rtol=rtol)
 
 
 def blank_zh() -> Language:

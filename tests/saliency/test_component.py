@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -21,6 +18,7 @@ import spacy_kexue.textcat.model as textcat_model
 from spacy_kexue.saliency.component import DEFAULTS, KexueSaliency
 from spacy_kexue.saliency.extensions import NoSaliencyError
 from spacy_kexue.textcat.model import get_encoder
+from tests.multiprocess import pipe_in_subprocess
 from tests.saliency.conftest import (
     LSTM_VARIANTS,
     OOV_TEXT,
@@ -38,19 +36,24 @@ SALIENCY = "kexue_saliency"
 TEXTCAT = "kexue_textcat"
 
 
+def count_calls(monkeypatch, owner, name: str) -> list[int]:
+    """Replace ``owner.name`` by a wrapper that counts its calls (in the returned list)."""
+    calls = [0]
+    original = getattr(owner, name)
+
+    def counting(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
 def count_encodes(monkeypatch, nlp) -> list[int]:
     """Count the forward passes of ``nlp``'s textcat net (every pass goes through ``encode``:
     ``forward`` calls it, and so does ``predict_with_states``)."""
     net = get_encoder(nlp.get_pipe(TEXTCAT).model).layers[0].shims[0]._model
-    calls = [0]
-    encode = net.encode
-
-    def counting(*args, **kwargs):
-        calls[0] += 1
-        return encode(*args, **kwargs)
-
-    monkeypatch.setattr(net, "encode", counting)
-    return calls
+    return count_calls(monkeypatch, net, "encode")
 
 
 # --- the factory ----------------------------------------------------------------------------------
@@ -233,18 +236,11 @@ def test_no_second_forward_pass(trained, monkeypatch):
     assert nlp.get_pipe(TEXTCAT).keep_states is True
     reference = saliencies(nlp.pipe(TEXTS, batch_size=4))
     encodes = count_encodes(monkeypatch, nlp)
-    with_states = [0]
-    predict_with_states = textcat_model.predict_with_states
-
-    def counting(*args, **kwargs):
-        with_states[0] += 1
-        return predict_with_states(*args, **kwargs)
-
-    monkeypatch.setattr(textcat_model, "predict_with_states", counting)
+    with_states = count_calls(monkeypatch, textcat_model, "predict_with_states")
     docs = list(nlp.pipe(TEXTS, batch_size=4))  # 13 texts: 4 batches
     assert encodes[0] == 4
     assert with_states[0] == 4  # the textcat's own passes, none from the saliency component
-    assert_saliencies_close(saliencies(docs), reference, atol=0)
+    assert_saliencies_close(saliencies(docs), reference, atol=0, rtol=0)
     nlp("这个很好")
     assert encodes[0] == 5
 
@@ -407,7 +403,7 @@ def test_bytes_round_trip(trained):
     once = saliencies(loaded.pipe(TEXTS))
     assert_saliencies_close(once, original, atol=2e-3)  # weights are stored as float16
     again = blank_copy(loaded).from_bytes(loaded.to_bytes())
-    assert_saliencies_close(saliencies(again.pipe(TEXTS)), once, atol=0)
+    assert_saliencies_close(saliencies(again.pipe(TEXTS)), once, atol=0, rtol=0)
 
 
 def test_disk_round_trip_and_spacy_load(trained, tmp_path):
@@ -444,7 +440,7 @@ def test_pickle_round_trip(saliency_nlp):
     assert saliency.cfg == DEFAULTS
     assert saliency.textcat is nlp.get_pipe(TEXTCAT)  # one textcat, not a copy
     assert saliency.textcat.keep_states is True
-    assert_saliencies_close(saliencies(nlp.pipe(TEXTS)), original, atol=0)
+    assert_saliencies_close(saliencies(nlp.pipe(TEXTS)), original, atol=0, rtol=0)
 
 
 def test_doc_bytes_and_docbin_keep_saliency(saliency_nlp):
@@ -465,56 +461,16 @@ def test_doc_bytes_and_docbin_keep_saliency(saliency_nlp):
     assert all(d._.saliency is None for d in plain)
 
 
-MULTIPROCESS_SCRIPT = textwrap.dedent(
-    """
-    import json
-    import multiprocessing
-    import sys
-
-    import spacy
-    import torch
-
-
-    def main():
-        multiprocessing.set_start_method(sys.argv[3], force=True)
-        torch.set_num_threads(2)  # a parent thread pool, which a forked child must not reuse
-        nlp = spacy.load(sys.argv[1])
-        with open(sys.argv[2], encoding="utf-8") as f:
-            texts = json.load(f)
-
-        def view(docs):
-            return [[d._.saliency, d.cats, d._.kexue_states is None] for d in docs]
-
-        single = view(nlp.pipe(texts))
-        multi = view(nlp.pipe(texts, n_process=2, batch_size=4))
-        print(json.dumps({"method": multiprocessing.get_start_method(), "single": single, "multi": multi}))
-
-
-    if __name__ == "__main__":
-        main()
-    """
-)
-
-
 @pytest.mark.parametrize("method", ["spawn", "fork"])
 def test_multiprocess_pipe(saliency_dir, tmp_path, method):
     """n_process=2 gives the single-process saliencies under spawn, and does not hang under
     fork."""
     texts = TEXTS + [OOV_TEXT, "", "好吃" * 150]
-    (tmp_path / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
-    script = tmp_path / "multiprocess_pipe.py"
-    script.write_text(MULTIPROCESS_SCRIPT, encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, str(script), str(saliency_dir), str(tmp_path / "texts.json"), method],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["method"] == method
-    single, multi = result["single"], result["multi"]
+    view = """
+    def view(docs):
+        return [[d._.saliency, d.cats, d._.kexue_states is None] for d in docs]
+    """
+    single, multi = pipe_in_subprocess(saliency_dir, texts, method, view, tmp_path)
     assert len(single) == len(multi) == len(texts)
     assert all(states_dropped for _, _, states_dropped in single + multi)
     assert_saliencies_close([m[0] for m in multi], [s[0] for s in single], atol=1e-5)

@@ -11,9 +11,6 @@ import pickle
 import random
 import shutil
 import struct
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +32,7 @@ from spacy_kexue.tokenizer.segmenter import (
     SegmenterNotInitializedError,
     create_dict_segmenter,
 )
+from tests.multiprocess import pipe_in_subprocess
 from tests.tokenizer.conftest import AMBIGUOUS_WORDS, UNIQUE_WORDS, blank_zh
 
 SAMPLE_TEXTS = [
@@ -437,53 +435,18 @@ def test_pickled_tokenizer_holds_no_torch_pickle(session_nlp):
     json.loads(data["weights"][8 : 8 + header_len])
 
 
-SPAWN_SCRIPT = textwrap.dedent(
-    """
-    import json
-    import multiprocessing
-    import sys
-
-    import spacy
-    import torch
-
-
-    def main():
-        multiprocessing.set_start_method(sys.argv[3], force=True)
-        torch.set_num_threads(2)  # a parent thread pool, which a forked child must not reuse
-        nlp = spacy.load(sys.argv[1])
-        with open(sys.argv[2], encoding="utf-8") as f:
-            texts = json.load(f)
-        single = [[(t.text, t.whitespace_) for t in d] for d in nlp.pipe(texts)]
-        multi = [[(t.text, t.whitespace_) for t in d] for d in nlp.pipe(texts, n_process=2, batch_size=4)]
-        print(json.dumps({"method": multiprocessing.get_start_method(), "single": single, "multi": multi}))
-
-
-    if __name__ == "__main__":
-        main()
-    """
-)
-
-
 @pytest.mark.parametrize("method", ["spawn", "fork"])
 def test_multiprocess_pipe(session_nlp, tiny_pipeline_dir, tmp_path, method):
     """n_process=2 gives the single-process result under spawn, and does not hang under fork."""
     texts = SAMPLE_TEXTS + ["".join(s) for s in random_sentences(20, seed=7)]
-    (tmp_path / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
-    script = tmp_path / "spawn_pipe.py"
-    script.write_text(SPAWN_SCRIPT, encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, str(script), str(tiny_pipeline_dir), str(tmp_path / "texts.json"), method],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["method"] == method
-    assert result["multi"] == result["single"]
+    view = """
+    def view(docs):
+        return [[(t.text, t.whitespace_) for t in d] for d in docs]
+    """
+    single, multi = pipe_in_subprocess(tiny_pipeline_dir, texts, method, view, tmp_path)
+    assert multi == single
     expected = [[list(x) for x in token_view(session_nlp(t))] for t in texts]
-    assert result["single"] == expected
+    assert single == expected
 
 
 # --- tampered or broken model directories ------------------------------------------------------
