@@ -1,0 +1,99 @@
+"""The text VAE and its language-model baseline in PyTorch (imports torch).
+
+Input: int64 unit ids (batch, length), 0 = padding, and the number of units per row (see
+:mod:`.vocab`: id 1 is the end-of-text symbol, which also starts the decoder's input).
+
+- Encoder: embedding -> BiLSTM -> both directions' final states -> posterior head
+  (:mod:`.posterior`) -> (μ, log σ²).
+- Decoder: an LSTM over [end-of-text] + units predicting units + [end-of-text], its initial
+  hidden state tanh(W z) and z appended to every input embedding, so the decoder is
+  autoregressive *and* conditioned on z: the setting in which a vanilla VAE's KL vanishes.
+- ``latent = 0`` gives the LSTM language model with the same decoder and no z (the baseline).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from .posterior import build_posterior, gaussian_kl
+
+PAD_ID = 0
+EOS_ID = 1
+
+
+class TextVAENet(nn.Module):
+    def __init__(
+        self,
+        n_vocab: int,
+        *,
+        width: int = 256,
+        enc_hidden: int = 256,
+        dec_hidden: int = 512,
+        latent: int = 32,
+        posterior: str = "bn_su",
+        gamma: float = 0.6,
+        tau: float = 0.5,
+        dropout: float = 0.3,
+    ):
+        super().__init__()
+        if latent < 0:
+            raise ValueError(f"latent must be >= 0 (0: a language model), got {latent}")
+        self.latent = latent
+        self.embed = nn.Embedding(n_vocab, width, padding_idx=PAD_ID)
+        self.dropout = nn.Dropout(dropout)
+        if latent:
+            self.encoder = nn.LSTM(width, enc_hidden, batch_first=True, bidirectional=True)
+            self.posterior = build_posterior(
+                posterior, 2 * enc_hidden, latent, gamma=gamma, tau=tau
+            )
+            self.z_to_hidden = nn.Linear(latent, dec_hidden)
+        self.decoder = nn.LSTM(width + latent, dec_hidden, batch_first=True)
+        self.out = nn.Linear(dec_hidden, n_vocab)
+
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(μ, log σ²), each (batch, latent)."""
+        if not self.latent:
+            raise ValueError("a language model (latent = 0) has no encoder")
+        x = self.embed(ids)
+        packed = pack_padded_sequence(
+            x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+        )
+        _, (h, _) = self.encoder(packed)
+        features = torch.cat([h[-2], h[-1]], dim=-1)  # forward and backward final states
+        return self.posterior(features)
+
+    def log_likelihood(
+        self, z: torch.Tensor | None, ids: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
+        """log p(x | z) per row (summed over the units and the end-of-text symbol)."""
+        batch, n_steps = ids.shape
+        eos = torch.full((batch, 1), EOS_ID, dtype=ids.dtype)
+        inputs = torch.cat([eos, ids], dim=1)
+        positions = torch.arange(n_steps + 1).unsqueeze(0)
+        targets = torch.cat([ids, torch.zeros((batch, 1), dtype=ids.dtype)], dim=1)
+        targets = torch.where(positions == lengths.unsqueeze(1), EOS_ID, targets)
+        mask = positions <= lengths.unsqueeze(1)
+        x = self.dropout(self.embed(inputs))
+        if z is not None and self.latent:
+            x = torch.cat([x, z.unsqueeze(1).expand(-1, n_steps + 1, -1)], dim=-1)
+            h0 = torch.tanh(self.z_to_hidden(z)).unsqueeze(0)
+            states, _ = self.decoder(x, (h0, torch.zeros_like(h0)))
+        else:
+            states, _ = self.decoder(x)
+        logp = torch.log_softmax(self.out(self.dropout(states)), dim=-1)
+        picked = logp.gather(2, targets.unsqueeze(-1)).squeeze(-1)
+        return (picked * mask).sum(dim=1)
+
+    def forward(
+        self, ids: torch.Tensor, lengths: torch.Tensor, sample: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per row: reconstruction −log p(x|z) with z ~ q(z|x) (z = μ if not ``sample``),
+        KL(q ‖ p), μ and log σ². For a language model the KL is 0 and μ, log σ² are empty."""
+        if not self.latent:
+            empty = torch.zeros((ids.shape[0], 0))
+            return -self.log_likelihood(None, ids, lengths), torch.zeros(ids.shape[0]), empty, empty
+        mu, logvar = self.encode(ids, lengths)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
+        return -self.log_likelihood(z, ids, lengths), gaussian_kl(mu, logvar), mu, logvar
