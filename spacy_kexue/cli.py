@@ -77,7 +77,10 @@ app.add_typer(segmenter_app, name="segmenter")
 def _load_nlp(model: str):
     import spacy
 
-    return spacy.load(model)
+    try:
+        return spacy.load(model)
+    except OSError as err:
+        _fail(ValueError(f"cannot load the pipeline {model!r}: {err}"))
 
 
 @app.command()
@@ -237,6 +240,152 @@ def textcat_convert(
     except KexueError as err:
         _fail(err)
     typer.echo(f"Wrote {n} docs to {output}")
+
+
+vae_app = typer.Typer(
+    help="BN-VAE document vectors (kexue_vae): evaluate, sample, reconstruct, interpolate.",
+    no_args_is_help=True,
+)
+app.add_typer(vae_app, name="vae")
+
+
+def _vae(model: str):
+    """The pipeline and its kexue_vae component."""
+    from .vae.component import KexueVAE
+
+    nlp = _load_nlp(model)
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, KexueVAE):
+            return nlp, pipe
+    _fail(ValueError(f"{model}: the pipeline has no kexue_vae component"))
+
+
+def _read_texts(path: str, limit: int) -> list[str]:
+    from itertools import islice
+
+    from .corpus.readers import read_texts
+
+    return list(islice(read_texts(path), limit or None))
+
+
+@vae_app.command("evaluate")
+def vae_evaluate(
+    models: list[str] = typer.Argument(..., help="Pipelines (names or paths) with kexue_vae."),
+    data: str = typer.Option(..., "--data", help="Texts: a .txt (a line each) or .jsonl file."),
+    limit: int = typer.Option(0, help="Use the first N texts (0: all)."),
+    iw_samples: int = typer.Option(100, help="Samples for the importance-weighted NLL."),
+    plot: Path | None = typer.Option(
+        None,
+        help="Also draw KL and active units over training (from each model's train_log.jsonl).",
+    ),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the scores as JSON."),
+) -> None:
+    """NLL, perplexity, negative ELBO, reconstruction, KL, mutual information, active units."""
+    import srsly
+
+    from .errors import KexueError
+    from .vae.curves import plot_curves, read_curve
+    from .vae.evaluate import evaluate_texts
+
+    try:
+        texts = _read_texts(data, limit)
+        results, curves = {}, {}
+        for name in models:
+            nlp, vae = _vae(name)
+            docs = list(nlp.tokenizer.pipe(texts))
+            results[name] = evaluate_texts(vae.model, docs, iw_samples=iw_samples)
+            log = Path(name).parent / "train_log.jsonl"
+            if plot is not None and log.exists():
+                curves[Path(name).parent.name or name] = read_curve(log)
+    except KexueError as err:
+        _fail(err)
+    header = (
+        f"{'model':<40} {'NLL':>8} {'PPL':>8} {'-ELBO':>8} {'rec':>8} {'KL':>7} {'MI':>6} {'AU':>4}"
+    )
+    typer.echo(header)
+    for name, r in results.items():
+        typer.echo(
+            f"{name:<40} {r['nll']:8.2f} {r['ppl']:8.2f} {r['neg_elbo']:8.2f} {r['rec']:8.2f} "
+            f"{r['kl']:7.2f} {r['mi']:6.2f} {r['au']:4d}"
+        )
+    if json_out is not None:
+        srsly.write_json(json_out, results)
+    if plot is not None:
+        if not curves:
+            _fail(ValueError("no train_log.jsonl next to any model: nothing to plot"))
+        typer.echo(f"Wrote {plot_curves(curves, plot)}")
+
+
+@vae_app.command("sample")
+def vae_sample(
+    model: str = typer.Argument(..., help="Pipeline with kexue_vae."),
+    n: int = typer.Option(5, "-n", min=1, help="How many texts."),
+    max_length: int = typer.Option(60, min=1, help="Units per text at most."),
+    temperature: float = typer.Option(1.0, min=0.0, help="0: greedy decoding."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Texts decoded from codes drawn from the prior N(0, I)."""
+    import torch
+
+    from .vae.model import torch_net
+    from .vae.vocab import decode
+
+    _, vae = _vae(model)
+    net = torch_net(vae.model)
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, net.latent, generator=generator) if net.latent else None
+    for ids in net.generate(z, n, max_length, temperature=temperature, generator=generator):
+        typer.echo(decode(ids, vae.model.attrs["vocab"], vae.model.attrs["unit"]))
+
+
+def _decode_codes(vae, codes, max_length: int) -> list[str]:
+    import torch
+
+    from .vae.model import torch_net
+    from .vae.vocab import decode
+
+    net = torch_net(vae.model)
+    z = torch.from_numpy(codes.astype("float32"))
+    attrs = vae.model.attrs
+    return [
+        decode(ids, attrs["vocab"], attrs["unit"]) for ids in net.generate(z, len(z), max_length)
+    ]
+
+
+@vae_app.command("reconstruct")
+def vae_reconstruct(
+    model: str = typer.Argument(..., help="Pipeline with kexue_vae."),
+    texts: list[str] = typer.Argument(..., help="Texts to encode and decode again."),
+    max_length: int = typer.Option(80, min=1, help="Units per text at most."),
+) -> None:
+    """Each text, then the greedy decoding of its posterior mean."""
+    nlp, vae = _vae(model)
+    codes = vae.predict([nlp.make_doc(t) for t in texts])
+    if codes.shape[1] == 0:
+        _fail(ValueError(f"{model}: a language model (latent = 0) has no codes"))
+    for text, decoded in zip(texts, _decode_codes(vae, codes, max_length), strict=True):
+        typer.echo(f"{text}\t{decoded}")
+
+
+@vae_app.command("interpolate")
+def vae_interpolate(
+    model: str = typer.Argument(..., help="Pipeline with kexue_vae."),
+    start: str = typer.Argument(..., help="First text."),
+    end: str = typer.Argument(..., help="Last text."),
+    steps: int = typer.Option(5, min=2, help="Points on the line, both ends included."),
+    max_length: int = typer.Option(80, min=1, help="Units per text at most."),
+) -> None:
+    """Greedy decodings along the straight line between two texts' posterior means."""
+    import numpy as np
+
+    nlp, vae = _vae(model)
+    codes = vae.predict([nlp.make_doc(start), nlp.make_doc(end)])
+    if codes.shape[1] == 0:
+        _fail(ValueError(f"{model}: a language model (latent = 0) has no codes"))
+    weights = np.linspace(0.0, 1.0, steps)[:, None]
+    line = (1 - weights) * codes[0] + weights * codes[1]
+    for t, decoded in zip(weights[:, 0], _decode_codes(vae, line, max_length), strict=True):
+        typer.echo(f"{t:.2f}\t{decoded}")
 
 
 @app.command()

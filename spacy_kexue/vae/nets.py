@@ -97,3 +97,45 @@ class TextVAENet(nn.Module):
         mu, logvar = self.encode(ids, lengths)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
         return -self.log_likelihood(z, ids, lengths), gaussian_kl(mu, logvar), mu, logvar
+
+    @torch.no_grad()
+    def generate(
+        self,
+        z: torch.Tensor | None,
+        n: int,
+        max_length: int,
+        *,
+        temperature: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> list[list[int]]:
+        """Decode ``n`` texts (ids, without the end-of-text symbol) from codes ``z`` (n, latent),
+        or from nothing for a language model: greedy when ``temperature`` is 0, else sampled."""
+        was_training = self.training
+        self.eval()
+        token = torch.full((n, 1), EOS_ID, dtype=torch.long)
+        state = None
+        if z is not None and self.latent:
+            h0 = torch.tanh(self.z_to_hidden(z)).unsqueeze(0)
+            state = (h0, torch.zeros_like(h0))
+        out: list[list[int]] = [[] for _ in range(n)]
+        done = torch.zeros(n, dtype=torch.bool)
+        for _ in range(max_length):
+            x = self.embed(token)
+            if z is not None and self.latent:
+                x = torch.cat([x, z.unsqueeze(1)], dim=-1)
+            hidden, state = self.decoder(x, state)
+            logits = self.out(hidden[:, -1])
+            logits[:, PAD_ID] = float("-inf")
+            if temperature > 0:
+                probs = torch.softmax(logits / temperature, dim=-1)
+                token = torch.multinomial(probs, 1, generator=generator)
+            else:
+                token = logits.argmax(dim=-1, keepdim=True)
+            done |= token[:, 0] == EOS_ID
+            for i in range(n):
+                if not done[i]:
+                    out[i].append(int(token[i, 0]))
+            if bool(done.all()):
+                break
+        self.train(was_training)
+        return out
