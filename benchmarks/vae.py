@@ -1,0 +1,189 @@
+"""BN-VAE benchmark: collapse or not, likelihood, and how useful the document vectors are.
+
+    python benchmarks/vae.py [--runs training/vae_vanilla training/vae_bn_paper training/vae_bn_su training/vae_lm]
+                             [--json benchmarks/results/vae.json] [--plot benchmarks/results/vae_curves.png]
+
+Each run is a ``spacy train configs/vae.cfg`` output folder (``spacy project run train-vae-*``):
+its ``model-best`` is scored, its ``train_log.jsonl`` gives the training curves.
+
+1. On the shared sentiment test split: importance-weighted NLL, perplexity per unit, negative
+   ELBO, reconstruction, KL, mutual information and active units of every run (the paper's
+   table), the LSTM language model (``latent = 0``) being the baseline with the same decoder.
+2. Probes: a logistic regression on each document vector, trained on ``--probe-train`` texts of
+   the train split and scored on the test split, predicting the 10-way ``category`` and the
+   sentiment label. Vectors: each VAE's posterior mean μ; the mean of the segmenter's character
+   embeddings (zh_kexue_sm's tokenizer); TF-IDF of character 1–2-grams reduced by SVD to the
+   VAE's dimension (fitted on the probe's training texts). Reviews without a category (about
+   1.4%) are left out of the category probe.
+
+Needs scikit-learn (probes) and matplotlib (curves): ``pip install scikit-learn matplotlib``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from spacy_kexue.corpus.readers import read_records  # noqa: E402
+from spacy_kexue.paths import data_dir as default_data_dir  # noqa: E402
+
+RUNS = [REPO / "training" / f"vae_{name}" for name in ("vanilla", "bn_paper", "bn_su", "lm")]
+
+
+def read_split(data: Path, split: str, limit: int) -> tuple[list[str], list[str], list[int]]:
+    texts, categories, labels = [], [], []
+    for _, record in read_records(data / "sentiment" / f"{split}.jsonl"):
+        texts.append(record["text"])
+        categories.append(record["category"])
+        labels.append(int(record["label"]))
+        if limit and len(texts) >= limit:
+            break
+    return texts, categories, labels
+
+
+def vae_pipe(nlp):
+    from spacy_kexue.vae.component import KexueVAE
+
+    return next(pipe for _, pipe in nlp.pipeline if isinstance(pipe, KexueVAE))
+
+
+def posterior_means(nlp, texts: list[str]) -> np.ndarray:
+    vae = vae_pipe(nlp)
+    docs = list(nlp.tokenizer.pipe(texts))
+    return np.concatenate([vae.predict(docs[i : i + 512]) for i in range(0, len(docs), 512)])
+
+
+def char_embedding_means(texts: list[str]) -> np.ndarray:
+    """The mean of zh_kexue_sm's segmenter character embeddings over each text's characters."""
+    import spacy
+
+    tokenizer = spacy.load("zh_kexue_sm").tokenizer
+    table = tokenizer.tagger.embed.weight.detach().numpy()
+    out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+    for i, text in enumerate(texts):
+        ids = tokenizer.chars.encode([text])[0] if text else np.zeros(0, dtype=np.int64)
+        if len(ids):
+            out[i] = table[ids].mean(axis=0)
+    return out
+
+
+def tfidf_svd(train: list[str], test: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    svd = TruncatedSVD(dim, random_state=0)
+    train_x = svd.fit_transform(vectorizer.fit_transform(train))
+    return train_x, svd.transform(vectorizer.transform(test))
+
+
+def probe(train_x, train_y, test_x, test_y) -> float:
+    """Test accuracy of a logistic regression on standardised features; records whose target
+    is None (reviews without a category) are left out of both sides."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    train_keep = np.asarray([y is not None for y in train_y])
+    test_keep = np.asarray([y is not None for y in test_y])
+    classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    train_y = [str(y) for y, keep in zip(train_y, train_keep, strict=True) if keep]
+    test_y = [str(y) for y, keep in zip(test_y, test_keep, strict=True) if keep]
+    classifier.fit(np.asarray(train_x)[train_keep], train_y)
+    predicted = classifier.predict(np.asarray(test_x)[test_keep])
+    return float((predicted == np.asarray(test_y)).mean())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=Path, nargs="+", default=RUNS)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--limit", type=int, default=0, help="Score on the first N test texts.")
+    parser.add_argument("--iw-samples", type=int, default=100)
+    parser.add_argument("--probe-train", type=int, default=20000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--plot", type=Path, default=None)
+    args = parser.parse_args()
+
+    import spacy
+    import torch
+
+    from spacy_kexue.vae.curves import plot_curves, read_curve
+    from spacy_kexue.vae.evaluate import evaluate_texts
+
+    torch.set_num_threads(args.threads)
+    data = args.data_dir or default_data_dir()
+    test_texts, test_cat, test_lab = read_split(data, "test", args.limit)
+    train_texts, train_cat, train_lab = read_split(data, "train", args.probe_train)
+
+    results: dict = {"generative": {}, "probes": {}}
+    curves = {}
+    vae_dims = []
+    for run in args.runs:
+        name = run.name.removeprefix("vae_")
+        nlp = spacy.load(run / "model-best")
+        model = vae_pipe(nlp).model
+        start = time.perf_counter()
+        scores = evaluate_texts(
+            model, list(nlp.tokenizer.pipe(test_texts)), iw_samples=args.iw_samples
+        )
+        scores["eval_seconds"] = time.perf_counter() - start
+        results["generative"][name] = scores
+        print(name, json.dumps(scores), flush=True)
+        if (run / "train_log.jsonl").exists():
+            curves[name] = read_curve(run / "train_log.jsonl")
+        if scores["latent"]:
+            vae_dims.append(scores["latent"])
+            features = (posterior_means(nlp, train_texts), posterior_means(nlp, test_texts))
+            results["probes"][f"mu ({name})"] = {
+                "category": probe(features[0], train_cat, features[1], test_cat),
+                "sentiment": probe(features[0], train_lab, features[1], test_lab),
+            }
+    emb = (char_embedding_means(train_texts), char_embedding_means(test_texts))
+    results["probes"]["mean char embedding (segmenter)"] = {
+        "category": probe(emb[0], train_cat, emb[1], test_cat),
+        "sentiment": probe(emb[0], train_lab, emb[1], test_lab),
+    }
+    dim = vae_dims[0] if vae_dims else 32
+    svd = tfidf_svd(train_texts, test_texts, dim)
+    results["probes"][f"TF-IDF + SVD({dim})"] = {
+        "category": probe(svd[0], train_cat, svd[1], test_cat),
+        "sentiment": probe(svd[0], train_lab, svd[1], test_lab),
+    }
+    print(format_report(results))
+    if args.plot and curves:
+        plot_curves(curves, args.plot)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"command": "python " + " ".join(sys.argv), **results}
+        args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+
+
+def format_report(results: dict) -> str:
+    lines = [
+        "",
+        f"{'run':<12} {'NLL':>8} {'PPL':>7} {'-ELBO':>8} {'rec':>8} {'KL':>7} {'MI':>6} {'AU':>4}",
+    ]
+    for name, r in results["generative"].items():
+        lines.append(
+            f"{name:<12} {r['nll']:8.2f} {r['ppl']:7.2f} {r['neg_elbo']:8.2f} {r['rec']:8.2f} "
+            f"{r['kl']:7.2f} {r['mi']:6.2f} {r['au']:4d}"
+        )
+    lines += ["", f"{'probe features':<36} {'category':>9} {'sentiment':>10}"]
+    for name, r in results["probes"].items():
+        lines.append(f"{name:<36} {r['category']:9.4f} {r['sentiment']:10.4f}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
