@@ -64,3 +64,29 @@ def deserialize_module(module: Any, data: bytes, device: Any = None) -> Any:
     if device is not None:
         module.to(device)
     return module
+
+
+def _convert_id_inputs(model: Any, X: tuple, is_train: bool):
+    """(ids, lengths) numpy arrays -> the module's two tensor arguments (no input gradient)."""
+    import torch
+    from thinc.api import ArgsKwargs
+
+    ids, lengths = X
+    return ArgsKwargs(args=(torch.from_numpy(ids), torch.from_numpy(lengths)), kwargs={}), (
+        lambda d_inputs: []
+    )
+
+
+def wrap_id_module(net: Any) -> Any:
+    """A PyTorch module taking (ids, lengths) as a thinc layer whose weights serialize as
+    float16 safetensors (never pickles)."""
+    from functools import partial
+
+    from thinc.api import PyTorchWrapper_v3
+
+    return PyTorchWrapper_v3(
+        net,
+        convert_inputs=_convert_id_inputs,
+        serialize_model=partial(serialize_module, half=True),
+        deserialize_model=deserialize_module,
+    )

@@ -37,32 +37,15 @@ from thinc.types import Floats2d
 from .featurize import UNITS, build_vocab, featurize, featurize_deletions, unit_ids
 
 
-def _convert_inputs(model: Model, X: tuple[np.ndarray, np.ndarray], is_train: bool):
-    import torch
-    from thinc.api import ArgsKwargs
-
-    ids, lengths = X
-    return ArgsKwargs(args=(torch.from_numpy(ids), torch.from_numpy(lengths)), kwargs={}), (
-        lambda d_inputs: []
-    )
-
-
 def _build_encoder(net_factory: Callable[[], Any], unit: str, max_length: int, n_vocab: int):
-    from thinc.api import PyTorchWrapper_v3
-
-    from ..torch_util import deserialize_module, serialize_module
+    from ..torch_util import wrap_id_module
 
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     if max_length < 1:
         raise ValueError(f"max_length must be positive, got {max_length}")
     net = net_factory()
-    wrapped = PyTorchWrapper_v3(
-        net,
-        convert_inputs=_convert_inputs,
-        serialize_model=partial(serialize_module, half=True),
-        deserialize_model=deserialize_module,
-    )
+    wrapped = wrap_id_module(net)
     return Model(
         "kexue_encoder",
         _encoder_forward,

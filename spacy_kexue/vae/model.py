@@ -15,7 +15,6 @@ The unit vocabulary lives in ``model.attrs["vocab"]``. torch is imported inside 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,16 +25,6 @@ from thinc.types import Floats2d
 
 from ..textcat.featurize import UNITS
 from .vocab import N_SPECIAL, build_unit_vocab, encode
-
-
-def _convert_inputs(model: Model, X: tuple[np.ndarray, np.ndarray], is_train: bool):
-    import torch
-    from thinc.api import ArgsKwargs
-
-    ids, lengths = X
-    return ArgsKwargs(args=(torch.from_numpy(ids), torch.from_numpy(lengths)), kwargs={}), (
-        lambda d_inputs: []
-    )
 
 
 @registry.architectures("spacy_kexue.TextVAE.v1")
@@ -53,9 +42,7 @@ def build_text_vae(
     max_length: int = 64,
 ) -> Model[list[Doc], Floats2d]:
     """A text VAE (BiLSTM encoder, LSTM decoder conditioned on z) over characters or words."""
-    from thinc.api import PyTorchWrapper_v3
-
-    from ..torch_util import deserialize_module, serialize_module
+    from ..torch_util import wrap_id_module
     from .nets import TextVAENet
 
     if unit not in UNITS:
@@ -75,12 +62,7 @@ def build_text_vae(
         tau=tau,
         dropout=dropout,
     )
-    wrapped = PyTorchWrapper_v3(
-        net,
-        convert_inputs=_convert_inputs,
-        serialize_model=partial(serialize_module, half=True),
-        deserialize_model=deserialize_module,
-    )
+    wrapped = wrap_id_module(net)
     return Model(
         "kexue_text_vae",
         _forward,
