@@ -101,7 +101,7 @@ class KexueVAE(TrainablePipe):
         examples: Iterable[Example],
         *,
         drop: float = 0.0,
-        sgd: Optimizer | None = None,
+        sgd: Optimizer | bool | None = None,
         losses: Dict[str, float] | None = None,
     ) -> Dict[str, float]:
         """One step on the negative ELBO of the examples' reference texts (mean per doc)."""
@@ -115,7 +115,7 @@ class KexueVAE(TrainablePipe):
         rec, kl, _, _ = self._elbo_terms([eg.reference for eg in examples], train=True)
         loss = (rec + kl).mean()
         loss.backward()
-        if sgd is not None:
+        if sgd not in (None, False):  # as spaCy's pipes: False or None defers the step
             self.finish_update(sgd)
         losses[self.name] += float(loss.detach())
         return losses

@@ -144,3 +144,23 @@ def test_forward_refuses_training_mode(trained):
 def test_bad_settings(settings):
     with pytest.raises(ValueError):
         make_nlp(**settings)
+
+
+def test_update_without_optimizer_defers_the_step():
+    """sgd=False or None (spaCy's gradient accumulation) leaves the weights alone until
+    finish_update."""
+    nlp = make_nlp()
+    egs = examples(nlp)
+    nlp.initialize(lambda: egs)
+    vae = nlp.get_pipe("kexue_vae")
+    net = vae.model.layers[0].shims[0]._model
+
+    def weights() -> np.ndarray:
+        return np.concatenate([p.detach().numpy().ravel() for p in net.parameters()])
+
+    before = weights()
+    vae.update(egs, sgd=False)
+    vae.update(egs, sgd=None)
+    np.testing.assert_array_equal(weights(), before)
+    vae.finish_update(Adam(0.01))
+    assert not np.array_equal(weights(), before)
