@@ -134,8 +134,9 @@ class KexueVAE(TrainablePipe):
         """Build the unit vocabulary from every training text."""
         from .model import set_vocab
 
-        validate_examples(list(get_examples()), "KexueVAE.initialize")
-        if set_vocab(self.model, (eg.reference for eg in get_examples())) == 0:
+        examples = list(get_examples())
+        validate_examples(examples, "KexueVAE.initialize")
+        if set_vocab(self.model, (eg.reference for eg in examples)) == 0:
             raise ValueError(
                 f"{self.name}: the training docs have no characters or words to build the "
                 "VAE's vocabulary from. Check the training corpus."
