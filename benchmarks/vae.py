@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +56,12 @@ def vae_pipe(nlp):
     from spacy_kexue.vae.component import KexueVAE
 
     return next(pipe for _, pipe in nlp.pipeline if isinstance(pipe, KexueVAE))
+
+
+def vae_name(nlp) -> str:
+    from spacy_kexue.vae.component import KexueVAE
+
+    return next(name for name, pipe in nlp.pipeline if isinstance(pipe, KexueVAE))
 
 
 def posterior_means(nlp, texts: list[str]) -> np.ndarray:
@@ -103,6 +111,27 @@ def probe(train_x, train_y, test_x, test_y) -> float:
     return float((predicted == np.asarray(test_y)).mean())
 
 
+def score_run(run: Path, texts: list[str], iw_samples: int, threads: int) -> dict:
+    """The generative scores of one run's model-best on ``texts`` (runs in a worker process
+    when --jobs > 1)."""
+    import spacy
+    import torch
+
+    from spacy_kexue.vae.evaluate import evaluate_texts
+
+    torch.set_num_threads(threads)
+    nlp = spacy.load(run / "model-best")
+    start = time.perf_counter()
+    scores = evaluate_texts(
+        vae_pipe(nlp).model, list(nlp.tokenizer.pipe(texts)), iw_samples=iw_samples
+    )
+    scores["eval_seconds"] = time.perf_counter() - start
+    model_config = nlp.config["components"][vae_name(nlp)]["model"]
+    scores["posterior"] = model_config["posterior"]
+    scores["tau"] = model_config["tau"]
+    return scores
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=Path, nargs="+", default=RUNS)
@@ -111,6 +140,12 @@ def main() -> None:
     parser.add_argument("--iw-samples", type=int, default=100)
     parser.add_argument("--probe-train", type=int, default=20000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="Score the runs in this many processes (one thread each).",
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
@@ -119,7 +154,6 @@ def main() -> None:
     import torch
 
     from spacy_kexue.vae.curves import plot_curves, read_curve
-    from spacy_kexue.vae.evaluate import evaluate_texts
 
     torch.set_num_threads(args.threads)
     data = args.data_dir or default_data_dir()
@@ -129,20 +163,24 @@ def main() -> None:
     results: dict = {"generative": {}, "probes": {}}
     curves = {}
     vae_dims = []
-    for run in args.runs:
+    jobs = [
+        (run, test_texts, args.iw_samples, 1 if args.jobs > 1 else args.threads)
+        for run in args.runs
+    ]
+    if args.jobs > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+            scored = list(pool.map(score_run, *zip(*jobs, strict=True)))
+    else:
+        scored = [score_run(*job) for job in jobs]
+    for run, scores in zip(args.runs, scored, strict=True):
         name = run.name.removeprefix("vae_")
-        nlp = spacy.load(run / "model-best")
-        model = vae_pipe(nlp).model
-        start = time.perf_counter()
-        scores = evaluate_texts(
-            model, list(nlp.tokenizer.pipe(test_texts)), iw_samples=args.iw_samples
-        )
-        scores["eval_seconds"] = time.perf_counter() - start
         results["generative"][name] = scores
         print(name, json.dumps(scores), flush=True)
         if (run / "train_log.jsonl").exists():
             curves[name] = read_curve(run / "train_log.jsonl")
         if scores["latent"]:
+            nlp = spacy.load(run / "model-best")
             vae_dims.append(scores["latent"])
             features = (posterior_means(nlp, train_texts), posterior_means(nlp, test_texts))
             results["probes"][f"mu ({name})"] = {
@@ -160,6 +198,7 @@ def main() -> None:
         "category": probe(svd[0], train_cat, svd[1], test_cat),
         "sentiment": probe(svd[0], train_lab, svd[1], test_lab),
     }
+    results["targets"] = check_targets(results)
     print(format_report(results))
     if args.plot and curves:
         plot_curves(curves, args.plot)
@@ -167,6 +206,58 @@ def main() -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {"command": "python " + " ".join(sys.argv), **results}
         args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+
+
+def check_targets(results: dict) -> list[dict]:
+    """Issue 6's targets, each with our figure, the reference figure of the same run and
+    whether it is met: vanilla collapses (KL < 1, AU <= 3); bn_su keeps every unit active with
+    KL >= d*tau/2 and an NLL no worse than the LSTM-LM's; mu (bn_su) beats the mean character
+    embedding by >= 5 points on category."""
+    generative, probes = results["generative"], results["probes"]
+    targets = []
+    if "vanilla" in generative:
+        r = generative["vanilla"]
+        targets.append(dict(target="vanilla KL < 1", ours=r["kl"], reference=1.0, met=r["kl"] < 1))
+        targets.append(dict(target="vanilla AU <= 3", ours=r["au"], reference=3, met=r["au"] <= 3))
+    if "bn_su" in generative:
+        r = generative["bn_su"]
+        bound = r["latent"] * r["tau"] / 2
+        targets.append(
+            dict(
+                target="bn_su AU = d",
+                ours=r["au"],
+                reference=r["latent"],
+                met=r["au"] == r["latent"],
+            )
+        )
+        targets.append(
+            dict(target="bn_su KL >= d*tau/2", ours=r["kl"], reference=bound, met=r["kl"] >= bound)
+        )
+        if "lm" in generative:
+            lm = generative["lm"]["nll"]
+            targets.append(
+                dict(
+                    target="bn_su NLL <= LSTM-LM NLL",
+                    ours=r["nll"],
+                    reference=lm,
+                    ratio=r["nll"] / lm,
+                    met=r["nll"] <= lm,
+                )
+            )
+        mu = probes.get("mu (bn_su)")
+        emb = probes.get("mean char embedding (segmenter)")
+        if mu and emb:
+            gap = 100 * (mu["category"] - emb["category"])
+            targets.append(
+                dict(
+                    target="mu (bn_su) category >= mean embedding + 5 points",
+                    ours=mu["category"],
+                    reference=emb["category"],
+                    gap_points=gap,
+                    met=gap >= 5,
+                )
+            )
+    return targets
 
 
 def format_report(results: dict) -> str:
@@ -182,6 +273,13 @@ def format_report(results: dict) -> str:
     lines += ["", f"{'probe features':<36} {'category':>9} {'sentiment':>10}"]
     for name, r in results["probes"].items():
         lines.append(f"{name:<36} {r['category']:9.4f} {r['sentiment']:10.4f}")
+    lines += ["", f"{'target':<50} {'ours':>9} {'reference':>10}  met"]
+    for t in results.get("targets", []):
+        extra = f"  ratio {t['ratio']:.4f}" if "ratio" in t else ""
+        extra += f"  gap {t['gap_points']:+.2f} points" if "gap_points" in t else ""
+        lines.append(
+            f"{t['target']:<50} {t['ours']:9.4f} {t['reference']:10.4f}  {'yes' if t['met'] else 'NO'}{extra}"
+        )
     return "\n".join(lines)
 
 
