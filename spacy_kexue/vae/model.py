@@ -2,7 +2,7 @@
 
     [components.vae.model]
     @architectures = "spacy_kexue.TextVAE.v1"
-    posterior = "bn_su"      # or "vanilla", "bn_paper" (gamma), and latent = 0: the LSTM-LM baseline
+    posterior = "bn_su"      # or "vanilla", "bn_paper" (gamma), "bn_su_rms"; latent = 0: the LSTM-LM
     latent = 32
 
 The model wraps :class:`.nets.TextVAENet` with ``PyTorchWrapper_v3`` (weights as float16
