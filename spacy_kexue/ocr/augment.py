@@ -1,0 +1,234 @@
+"""Scan and screenshot degradations for synthetic OCR images, deterministic by seed.
+
+:class:`Augmenter` applies, each with its own probability and in this order: a small affine
+warp (rotation, shear, scale, shift), a stroke-weight change (erode or dilate), Gaussian blur, a
+contrast/brightness change, Gaussian noise, JPEG re-encoding and random pixel flips (the method's
+noise: 5% of the pixels inverted, METHODS.md section 5). Inversion of the whole image is never
+applied: polarity is the layout's business.
+
+All randomness comes from the ``np.random.Generator`` passed in, and the number of values drawn
+does not depend on which steps fire, so the same seed gives the same image. The operations are
+polarity-free (the stroke change thickens or thins with equal odds, warps fill with the border's
+median grey), so they serve glyphs (ink = 255 on 0) and page-like lines (dark on light) alike.
+PIL is imported lazily.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from ..errors import KexueError
+
+__all__ = ["AugmentError", "Augmenter"]
+
+
+class AugmentError(KexueError, ValueError):
+    """An augmentation setting or input image is invalid."""
+
+
+Range = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Augmenter:
+    """Random degradations of a uint8 image (``H x W`` grey or ``H x W x 3`` RGB).
+
+    ``p_*`` are the probabilities of the steps; the ranges are sampled uniformly.
+
+    - affine: rotation ``rotate_deg`` (degrees, +-), shear ``shear`` (+-, x shear factor),
+      scale ``scale``, shift ``shift`` (+-, fraction of the width/height);
+    - stroke: edges moved by half a pixel (a 3 x 3 minimum or maximum filter at twice the
+      resolution): bright strokes thinned or thickened, equal odds;
+    - blur: Gaussian, sigma in ``blur_sigma`` pixels;
+    - contrast: grey levels pulled toward their mean by a factor in ``contrast`` and shifted by
+      ``brightness`` grey levels;
+    - noise: additive Gaussian, sigma in ``noise_sigma`` grey levels;
+    - jpeg: re-encoded in memory at a quality in ``jpeg_quality``;
+    - flips: a fraction in ``flip_rate`` of the pixels inverted (``v -> 255 - v``).
+    """
+
+    p_affine: float = 0.5
+    rotate_deg: float = 3.0
+    shear: float = 0.1
+    scale: Range = (0.9, 1.1)
+    shift: float = 0.04
+    p_stroke: float = 0.3
+    p_blur: float = 0.3
+    blur_sigma: Range = (0.3, 1.2)
+    p_contrast: float = 0.5
+    contrast: Range = (0.5, 1.0)
+    brightness: Range = (-30.0, 30.0)
+    p_noise: float = 0.3
+    noise_sigma: Range = (2.0, 12.0)
+    p_jpeg: float = 0.3
+    jpeg_quality: tuple[int, int] = (30, 90)
+    p_flip: float = 0.5
+    flip_rate: Range = (0.0, 0.05)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.startswith("p_") and not 0.0 <= value <= 1.0:
+                raise AugmentError(f"Augmenter.{f.name} is a probability in [0, 1], got {value}.")
+            if isinstance(value, (tuple, list)):
+                if len(value) != 2 or value[0] > value[1]:
+                    raise AugmentError(
+                        f"Augmenter.{f.name} must be a (low, high) pair with low <= high, got "
+                        f"{value!r}."
+                    )
+                object.__setattr__(self, f.name, tuple(value))
+        checks = {
+            "rotate_deg": 0 <= self.rotate_deg <= 45,
+            "shear": 0 <= self.shear <= 1,
+            "scale": self.scale[0] > 0,
+            "shift": 0 <= self.shift <= 0.5,
+            "blur_sigma": self.blur_sigma[0] >= 0,
+            "contrast": self.contrast[0] >= 0,
+            "noise_sigma": self.noise_sigma[0] >= 0,
+            "jpeg_quality": 1 <= self.jpeg_quality[0] and self.jpeg_quality[1] <= 95,
+            "flip_rate": 0 <= self.flip_rate[0] and self.flip_rate[1] <= 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise AugmentError(
+                    f"Augmenter.{name}={getattr(self, name)!r} is out of range; see the "
+                    "Augmenter docstring for the meaning of each setting."
+                )
+
+    @classmethod
+    def method(cls) -> Augmenter:
+        """The method's setting only: 5% of the pixels flipped, nothing else."""
+        return cls(
+            p_affine=0.0,
+            p_stroke=0.0,
+            p_blur=0.0,
+            p_contrast=0.0,
+            p_noise=0.0,
+            p_jpeg=0.0,
+            p_flip=1.0,
+            flip_rate=(0.05, 0.05),
+        )
+
+    def to_dict(self) -> dict:
+        """The settings as a JSON-friendly dict (``Augmenter(**d)`` reads it back)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def __call__(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A degraded copy of ``img`` (uint8, same shape); ``img`` itself is not modified."""
+        from PIL import Image, ImageFilter
+
+        img = _check_image(img)
+        # A fixed number of draws per step, whether or not the step fires: a step's outcome does
+        # not shift the random stream of the steps after it.
+        fire = rng.random(7)
+        affine = rng.random(5)
+        stroke_up = rng.random() < 0.5
+        sigma = rng.uniform(*self.blur_sigma)
+        factor, offset = rng.uniform(*self.contrast), rng.uniform(*self.brightness)
+        noise_sigma = rng.uniform(*self.noise_sigma)
+        quality = int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1))
+        rate = rng.uniform(*self.flip_rate)
+        noise_seed, flip_seed = rng.integers(0, 2**63, size=2)
+
+        out = img
+        if fire[0] < self.p_affine:
+            out = self._affine(out, affine)
+        if fire[1] < self.p_stroke:
+            out = _stroke(out, thicker=stroke_up)
+        if fire[2] < self.p_blur and sigma > 0:
+            out = np.asarray(Image.fromarray(out).filter(ImageFilter.GaussianBlur(sigma)))
+        if fire[3] < self.p_contrast:
+            grey = out.astype(np.float32)
+            grey = (grey - grey.mean()) * factor + grey.mean() + offset
+            out = np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+        if fire[4] < self.p_noise and noise_sigma > 0:
+            noise = np.random.default_rng(noise_seed).normal(0.0, noise_sigma, size=out.shape)
+            out = np.clip(np.rint(out + noise), 0, 255).astype(np.uint8)
+        if fire[5] < self.p_jpeg:
+            buffer = io.BytesIO()
+            Image.fromarray(out).save(buffer, format="JPEG", quality=quality)
+            buffer.seek(0)
+            with Image.open(buffer) as decoded:
+                out = np.asarray(decoded.convert("L" if out.ndim == 2 else "RGB"), dtype=np.uint8)
+        if fire[6] < self.p_flip and rate > 0:
+            mask = np.random.default_rng(flip_seed).random(out.shape[:2]) < rate
+            out = out.copy()
+            out[mask] = 255 - out[mask]
+        if out is img:
+            out = img.copy()
+        return np.ascontiguousarray(out, dtype=np.uint8)
+
+    def _affine(self, img: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Rotate, shear, scale and shift about the image centre (bilinear, border-median fill)."""
+        from PIL import Image
+
+        h, w = img.shape[:2]
+        angle = math.radians((2 * u[0] - 1) * self.rotate_deg)
+        shear = (2 * u[1] - 1) * self.shear
+        scale = self.scale[0] + u[2] * (self.scale[1] - self.scale[0])
+        tx = (2 * u[3] - 1) * self.shift * w
+        ty = (2 * u[4] - 1) * self.shift * h
+        # forward map: p' = c + A (p - c) + t with A = scale * R(angle) @ [[1, shear], [0, 1]]
+        cos, sin = math.cos(angle), math.sin(angle)
+        a = np.array([[cos, cos * shear - sin], [sin, sin * shear + cos]]) * scale
+        inv = np.linalg.inv(a)
+        cx, cy = (w - 1) / 2, (h - 1) / 2
+        # PIL wants the inverse map: p = inv (p' - c - t) + c
+        ox, oy = inv @ np.array([-cx - tx, -cy - ty]) + np.array([cx, cy])
+        coeffs = (inv[0, 0], inv[0, 1], ox, inv[1, 0], inv[1, 1], oy)
+        fill = _border_fill(img)
+        pil = Image.fromarray(img)
+        warped = pil.transform(
+            (w, h),
+            Image.Transform.AFFINE,
+            coeffs,
+            resample=Image.Resampling.BILINEAR,
+            fillcolor=fill,
+        )
+        return np.asarray(warped, dtype=np.uint8)
+
+
+def _stroke(img: np.ndarray, *, thicker: bool) -> np.ndarray:
+    """Move every edge by half a pixel (a 3 x 3 max or min filter at twice the resolution): the
+    bright strokes (or the bright background, for dark ink) grow or shrink without losing the
+    thin strokes of a serif face at 48 px, as a full-pixel erosion would."""
+    from PIL import Image, ImageFilter
+
+    pil = Image.fromarray(img)
+    w, h = pil.size
+    big = pil.resize((2 * w, 2 * h), Image.Resampling.BILINEAR)
+    big = big.filter(ImageFilter.MaxFilter(3) if thicker else ImageFilter.MinFilter(3))
+    return np.asarray(big.resize((w, h), Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
+def _border_fill(img: np.ndarray) -> int | tuple[int, ...]:
+    """The median of the border pixels: the background grey (or colour) of the image."""
+    border = np.concatenate(
+        [
+            img[0].reshape(-1, *img.shape[2:]),
+            img[-1].reshape(-1, *img.shape[2:]),
+            img[:, 0].reshape(-1, *img.shape[2:]),
+            img[:, -1].reshape(-1, *img.shape[2:]),
+        ]
+    )
+    med = np.median(border, axis=0)
+    if img.ndim == 2:
+        return int(med)
+    return tuple(int(v) for v in med)
+
+
+def _check_image(img: np.ndarray) -> np.ndarray:
+    img = np.asarray(img)
+    if img.dtype != np.uint8:
+        raise AugmentError(f"Augmenter expects a uint8 image, got {img.dtype}; cast it first.")
+    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
+        raise AugmentError(
+            f"Augmenter expects an H x W grey or H x W x 3 RGB image, got shape {img.shape}."
+        )
+    if img.shape[0] < 2 or img.shape[1] < 2:
+        raise AugmentError(f"Augmenter needs an image of at least 2 x 2 pixels, got {img.shape}.")
+    return np.ascontiguousarray(img)
