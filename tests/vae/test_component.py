@@ -164,3 +164,34 @@ def test_update_without_optimizer_defers_the_step():
     np.testing.assert_array_equal(weights(), before)
     vae.finish_update(Adam(0.01))
     assert not np.array_equal(weights(), before)
+
+
+# --- the shipped pipeline -----------------------------------------------------------------------
+
+
+def shipped_pipe_names() -> list[str]:
+    if not spacy.util.is_package("zh_kexue_sm"):
+        return []
+    path = spacy.util.get_package_path("zh_kexue_sm")
+    configs = sorted(path.glob("zh_kexue_sm-*/config.cfg"))
+    return list(spacy.util.load_config(configs[-1])["nlp"]["pipeline"]) if configs else []
+
+
+@pytest.mark.skipif(
+    "vae" not in shipped_pipe_names(),
+    reason="zh_kexue_sm is not installed, or it has no vae component yet",
+)
+def test_shipped_pipeline_vectors():
+    from spacy_kexue.vae.component import KexueVAE
+
+    nlp = spacy.load("zh_kexue_sm")
+    vae = nlp.get_pipe("vae")
+    assert isinstance(vae, KexueVAE)
+    texts = ["这个手机很好用，但是电池太差了", "手机很好用，电池不太行", "酒店的早餐很丰富", ""]
+    docs = list(nlp.pipe(texts))
+    vectors = np.stack([d._.vae_vector for d in docs])
+    assert vectors.shape == (len(texts), vae.model.get_dim("nO"))
+    assert np.isfinite(vectors).all()
+    np.testing.assert_allclose(nlp(texts[0])._.vae_vector, vectors[0], atol=1e-5)
+    # the two phone reviews are closer to each other than to the hotel one
+    assert docs[0]._.vae_similarity(docs[1]) > docs[0]._.vae_similarity(docs[2])
