@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spacy_kexue.ocr.fonts import FontSpec, ReservedFontError, find_fonts
+from spacy_kexue.ocr.fonts import FontSpec, ReservedFontError
 from spacy_kexue.ocr.render import (
     GlyphError,
     glyph_crop,
@@ -9,17 +9,6 @@ from spacy_kexue.ocr.render import (
     render_glyph,
     render_line,
 )
-
-
-@pytest.fixture(scope="module")
-def fonts():
-    specs = find_fonts()
-    if not specs:
-        pytest.skip(
-            "no allowed font installed (apt install fonts-noto-cjk fonts-wqy-zenhei "
-            "fonts-wqy-microhei fonts-arphic-uming)"
-        )
-    return specs
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ from tests.saliency.conftest import (
     with_saliency,
     words_doc,
 )
+from tests.shipped import shipped_pipe_names
 from tests.textcat.conftest import make_nlp, textcat_config
 
 SALIENCY = "kexue_saliency"
@@ -481,14 +482,6 @@ def test_multiprocess_pipe(saliency_dir, tmp_path, method):
 
 
 # --- the shipped pipeline -----------------------------------------------------------------------
-
-
-def shipped_pipe_names() -> list[str]:
-    if not spacy.util.is_package("zh_kexue_sm"):
-        return []
-    path = spacy.util.get_package_path("zh_kexue_sm")
-    configs = sorted(path.glob("zh_kexue_sm-*/config.cfg"))
-    return list(spacy.util.load_config(configs[-1])["nlp"]["pipeline"]) if configs else []
 
 
 @pytest.mark.skipif(

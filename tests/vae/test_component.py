@@ -13,6 +13,7 @@ from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
 
 from tests.multiprocess import pipe_in_subprocess
+from tests.shipped import shipped_pipe_names
 
 TEXTS = ["这个很好", "非常满意", "太差了", "很失望", "质量不错", "不要买", "好吃好玩", "推荐购买"]
 SMALL = {
@@ -167,14 +168,6 @@ def test_update_without_optimizer_defers_the_step():
 
 
 # --- the shipped pipeline -----------------------------------------------------------------------
-
-
-def shipped_pipe_names() -> list[str]:
-    if not spacy.util.is_package("zh_kexue_sm"):
-        return []
-    path = spacy.util.get_package_path("zh_kexue_sm")
-    configs = sorted(path.glob("zh_kexue_sm-*/config.cfg"))
-    return list(spacy.util.load_config(configs[-1])["nlp"]["pipeline"]) if configs else []
 
 
 @pytest.mark.skipif(
