@@ -1,7 +1,10 @@
 """BN-VAE benchmark: collapse or not, likelihood, and how useful the document vectors are.
 
-    python benchmarks/vae.py [--runs training/vae_vanilla training/vae_bn_paper training/vae_bn_su training/vae_lm]
-                             [--json benchmarks/results/vae.json] [--plot benchmarks/results/vae_curves.png]
+    python benchmarks/vae.py [--runs training/vae_vanilla ... training/vae_lm] [--limit 1000]
+                             [--iw-samples 100] [--jobs 2] [--json benchmarks/results/vae.json]
+                             [--plot benchmarks/results/vae_curves.png]
+    python benchmarks/vae.py --report benchmarks/results/vae.json   # reprint a run, with targets
+    python benchmarks/vae.py --pipeline zh_kexue_sm                 # nlp.pipe with / without vae
 
 Each run is a ``spacy train configs/vae.cfg`` output folder (``spacy project run train-vae-*``):
 its ``model-best`` is scored, its ``train_log.jsonl`` gives the training curves.
@@ -57,16 +60,14 @@ def read_split(data: Path, split: str, limit: int) -> tuple[list[str], list[str]
     return texts, categories, labels
 
 
-def vae_pipe(nlp):
-    from spacy_kexue.vae.component import KexueVAE
-
-    return next(pipe for _, pipe in nlp.pipeline if isinstance(pipe, KexueVAE))
-
-
 def vae_name(nlp) -> str:
     from spacy_kexue.vae.component import KexueVAE
 
     return next(name for name, pipe in nlp.pipeline if isinstance(pipe, KexueVAE))
+
+
+def vae_pipe(nlp):
+    return nlp.get_pipe(vae_name(nlp))
 
 
 def posterior_means(nlp, texts: list[str]) -> np.ndarray:
