@@ -86,3 +86,14 @@ def test_report_prints_targets(bench):
     res["targets"] = bench.check_targets(res)
     report = bench.format_report(res)
     assert "bn_su NLL <= LSTM-LM NLL" in report and "NO" in report and "ratio 1.0196" in report
+
+
+def test_the_shipped_variant_is_checked_like_bn_su(bench):
+    res = results()
+    res["generative"]["bn_su_rms"] = run(60.0, 7.0, 32)
+    res["probes"]["mu (bn_su_rms)"] = {"category": 0.56, "sentiment": 0.8}
+    verdicts = met(bench.check_targets(res))
+    assert verdicts["bn_su AU = d"] and verdicts["bn_su_rms AU = d"]
+    assert verdicts["bn_su_rms KL >= d*tau/2"] is False
+    assert verdicts["bn_su_rms NLL <= LSTM-LM NLL"] is False
+    assert verdicts["mu (bn_su_rms) category >= mean embedding + 5 points"] is False
