@@ -1,0 +1,231 @@
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from spacy_kexue.ocr.augment import Augmenter
+from spacy_kexue.ocr.charset import Charset
+from spacy_kexue.ocr.fonts import FontSpec, ReservedFontError
+
+torch = pytest.importorskip("torch")
+
+from spacy_kexue.ocr.model import (  # noqa: E402
+    GlyphCNN,
+    ModelFileError,
+    Recognizer,
+    build_glyph_cnn,
+)
+from spacy_kexue.ocr.train import (  # noqa: E402
+    GlyphDataset,
+    evaluate_glyphs,
+    rank_class_weights,
+    train_recognizer,
+)
+
+CHARS = "的一是在不了有和人这中大为上个国我以要他"
+SMALL = {"width": 16, "hidden": 128}
+
+
+def random_glyphs(n, seed=0):
+    return (np.random.default_rng(seed).random((n, 48, 48)) > 0.8).astype(np.uint8) * 255
+
+
+@pytest.fixture(scope="module")
+def charset():
+    return Charset(CHARS)
+
+
+@pytest.fixture(scope="module")
+def font(fonts):
+    return fonts[0]
+
+
+@pytest.fixture(scope="module")
+def trained(charset, font):
+    """The overfitting run: 20 characters, one font, batch 32 (shared by several tests)."""
+    logs = []
+    rec = train_recognizer(
+        charset,
+        [font],
+        steps=160,
+        batch_size=32,
+        lr=3e-3,
+        seed=0,
+        augmenter=Augmenter.method(),
+        log_every=40,
+        callback=logs.append,
+        dropout=0.1,
+        **SMALL,
+    )
+    return rec, logs
+
+
+# --- network and recogniser -------------------------------------------------------------------
+
+
+def test_glyph_cnn_shapes():
+    net = build_glyph_cnn(3878)
+    assert isinstance(net, GlyphCNN)
+    net.eval()
+    with torch.no_grad():
+        out = net(torch.rand(5, 1, 48, 48))
+    assert out.shape == (5, 3878)
+    assert net.config() == {"n_classes": 3878, "width": 64, "hidden": 512, "dropout": 0.3}
+
+
+def test_default_size_fits_budget():
+    rec = Recognizer.build(Charset([chr(0x4E00 + i) for i in range(3900)]))
+    assert len(rec.to_bytes()) <= 20_000_000
+
+
+def test_recognizer_rejects_mismatched_net(charset):
+    with pytest.raises(ValueError, match="outputs"):
+        Recognizer(charset, build_glyph_cnn(len(charset) + 1, **SMALL))
+
+
+def test_predict_probabilities_and_topk(charset):
+    rec = Recognizer.build(charset, **SMALL)
+    rec.batch_size = 4  # several batches
+    glyphs = random_glyphs(10)
+    probs = rec.predict(glyphs)
+    assert probs.shape == (10, len(charset)) and probs.dtype == np.float32
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert (probs >= 0).all()
+    ids, top = rec.topk(glyphs, 3)
+    assert ids.shape == top.shape == (10, 3)
+    assert np.allclose(top, np.take_along_axis(probs, ids, axis=1))
+    assert (np.diff(top, axis=1) <= 0).all()
+    assert (ids[:, 0] == probs.argmax(axis=1)).all()
+    assert rec.predict(np.zeros((0, 48, 48), np.uint8)).shape == (0, len(charset))
+
+
+def test_predict_bad_input(charset):
+    rec = Recognizer.build(charset, **SMALL)
+    with pytest.raises(ValueError, match="shape"):
+        rec.predict(np.zeros((2, 32, 32), np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        rec.predict(np.zeros((2, 48, 48), np.float32))
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+def test_rank_class_weights():
+    w = rank_class_weights(3062)
+    assert w.shape == (3062,) and abs(w.mean() - 1) < 1e-5
+    assert (np.diff(w) < 0).all()
+    assert w[0] / w[-1] == pytest.approx(8.0, rel=1e-2)
+
+
+def test_dataset_deterministic_by_seed_and_step(charset, font):
+    a = GlyphDataset(charset, [font], batch_size=8, seed=3, augmenter=Augmenter())
+    b = GlyphDataset(charset, [font], batch_size=8, seed=3, augmenter=Augmenter())
+    xa, ya = a.batch(0)
+    xb, yb = b.batch(0)
+    assert xa.shape == (8, 48, 48) and xa.dtype == np.uint8 and ya.dtype == np.int64
+    assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
+    # batch 1 does not depend on having drawn batch 0
+    assert np.array_equal(
+        a.batch(1)[0],
+        GlyphDataset(charset, [font], batch_size=8, seed=3, augmenter=Augmenter()).batch(1)[0],
+    )
+    assert not np.array_equal(a.batch(1)[0], xa)
+    other = GlyphDataset(charset, [font], batch_size=8, seed=4, augmenter=Augmenter())
+    assert not np.array_equal(other.batch(0)[0], xa)
+
+
+def test_trainer_refuses_reserved_font(charset, font):
+    reserved = FontSpec(path="/usr/share/fonts/truetype/arphic/ukai.ttc", family="AR PL UKai")
+    with pytest.raises(ReservedFontError):
+        train_recognizer(
+            charset, [reserved], steps=1, batch_size=2, seed=0, augmenter=None, log_every=1
+        )
+    renamed = FontSpec(path="/nonexistent/innocent.ttf", family="AR PL UKai")
+    with pytest.raises(ReservedFontError):
+        GlyphDataset(charset, [font, renamed])
+    with pytest.raises(ReservedFontError):
+        train_recognizer(
+            charset,
+            [font],
+            steps=1,
+            batch_size=2,
+            seed=0,
+            augmenter=None,
+            log_every=1,
+            eval_fonts=[renamed],
+        )
+
+
+def test_overfit_twenty_characters(trained, charset, font):
+    rec, logs = trained
+    assert [log["step"] for log in logs] == [40, 80, 120, 160]
+    assert logs[-1]["loss"] < logs[0]["loss"]
+    clean = evaluate_glyphs(rec, charset, [font], seed=11, n=300)
+    noisy = evaluate_glyphs(rec, CHARS, [font], seed=12, n=300, augmenter=Augmenter.method())
+    assert clean >= 0.95, clean
+    assert noisy >= 0.95, noisy
+    assert not rec.net.training
+    ids, _ = rec.topk(GlyphDataset(charset, [font], batch_size=20, seed=99).batch(0)[0], 1)
+    assert ids.shape == (20, 1)
+
+
+# --- serialisation -------------------------------------------------------------------------
+
+
+def test_round_trips_give_same_predictions(trained, tmp_path):
+    rec, _ = trained
+    glyphs = random_glyphs(16, seed=5)
+    ref = rec.predict(glyphs)
+    from_bytes = Recognizer.from_bytes(rec.to_bytes())
+    rec.to_disk(tmp_path / "rec")
+    from_disk = Recognizer.from_disk(tmp_path / "rec")
+    pickled = pickle.loads(pickle.dumps(rec))
+    for other in (from_bytes, from_disk, pickled):
+        assert other.charset == rec.charset
+        assert other.net.config() == rec.net.config()
+        assert np.allclose(other.predict(glyphs), ref, atol=2e-2)
+        assert np.array_equal(other.predict(glyphs), from_bytes.predict(glyphs))
+    assert sorted(p.name for p in (tmp_path / "rec").iterdir()) == [
+        "charset.json",
+        "config.json",
+        "weights.safetensors",
+    ]
+
+
+def test_tampered_weights_name_the_file(tmp_path, charset):
+    rec = Recognizer.build(charset, **SMALL)
+    rec.to_disk(tmp_path)
+    weights = tmp_path / "weights.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="weights.safetensors") as err:
+        Recognizer.from_disk(tmp_path)
+    assert "SHA-256" in str(err.value)
+    weights.unlink()
+    with pytest.raises(ModelFileError, match="weights.safetensors"):
+        Recognizer.from_disk(tmp_path)
+
+
+def test_model_modules_not_imported_with_package():
+    code = (
+        "import sys, spacy_kexue, spacy_kexue.ocr\n"
+        "bad = [m for m in ('torch', 'spacy_kexue.ocr.model', 'spacy_kexue.ocr.train') "
+        "if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_training_deterministic_by_seed(charset, font):
+    def run(seed):
+        return train_recognizer(
+            charset, [font], steps=3, batch_size=4, seed=seed, augmenter=None, log_every=10, **SMALL
+        )
+
+    glyphs = random_glyphs(4, seed=1)
+    a, b, c = run(5), run(5), run(6)
+    assert np.array_equal(a.predict(glyphs), b.predict(glyphs))
+    assert not np.array_equal(a.predict(glyphs), c.predict(glyphs))
