@@ -1,8 +1,6 @@
 import json
 import pickle
 import string
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -19,6 +17,7 @@ from spacy_kexue.ocr.charset import (
     default_charset,
     gb2312_level1,
 )
+from tests.imports import loaded_after
 
 FULL_ASCII_PAIRS = [
     ("，", ","),
@@ -178,12 +177,5 @@ def test_char_kind_rejects_non_glyphs(bad):
     ],
 )
 def test_import_is_light(module):
-    code = (
-        f"import sys, {module}\n"
-        "heavy = [m for m in ('PIL', 'torch', 'fontTools') if m in sys.modules]\n"
-        "print(','.join(heavy))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert out.stdout.strip() == "", f"{module} imports {out.stdout.strip()} at import time"
+    heavy = loaded_after(module, ("PIL", "torch", "fontTools"))
+    assert heavy == [], f"{module} imports {heavy} at import time"
