@@ -11,6 +11,11 @@ does not depend on which steps fire, so the same seed gives the same image. The 
 polarity-free (the stroke change thickens or thins with equal odds, warps fill with the border's
 median grey), so they serve glyphs (ink = 255 on 0) and page-like lines (dark on light) alike.
 PIL is imported lazily.
+
+:class:`BatchAugmenter` applies the same kinds of degradation to a whole training batch at once in
+torch (about 50x cheaper per glyph than :class:`Augmenter`, whose PIL steps cost about 1 ms per
+48 x 48 glyph, as much as rendering it), plus a low-resolution step for small print. It draws from
+a ``torch.Generator`` and is deterministic by its seed. torch is imported lazily.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 
 from ..errors import KexueError
 
-__all__ = ["AugmentError", "Augmenter"]
+__all__ = ["AugmentError", "Augmenter", "BatchAugmenter"]
 
 
 class AugmentError(KexueError, ValueError):
@@ -232,3 +237,149 @@ def _check_image(img: np.ndarray) -> np.ndarray:
     if img.shape[0] < 2 or img.shape[1] < 2:
         raise AugmentError(f"Augmenter needs an image of at least 2 x 2 pixels, got {img.shape}.")
     return np.ascontiguousarray(img)
+
+
+@dataclass(frozen=True)
+class BatchAugmenter:
+    """Degradations of a batch of glyphs in torch: float ``(N, 1, H, W)`` in 0..1, ink = 1.
+
+    Each step fires per glyph with its probability; the ranges are sampled uniformly per glyph.
+    Steps, in order: affine (rotation ``rotate_deg``, shear, ``scale``, ``shift`` as a fraction
+    of the side), stroke (a 3 x 3 max or min filter blended at half strength: half a pixel
+    thicker or thinner), low resolution (down to ``lowres`` pixels and back up, as small print
+    upscaled by the reader), Gaussian blur (``blur_sigma``), contrast (ink scaled by
+    ``contrast``, background lifted by up to ``background``), Gaussian noise (``noise_sigma``)
+    and pixel flips (``flip_rate``, the method's noise).
+    """
+
+    p_affine: float = 0.5
+    rotate_deg: float = 2.0
+    shear: float = 0.08
+    scale: Range = (0.93, 1.07)
+    shift: float = 0.03
+    p_stroke: float = 0.3
+    p_lowres: float = 0.3
+    lowres: tuple[int, int] = (16, 32)
+    p_blur: float = 0.3
+    blur_sigma: Range = (0.3, 1.0)
+    p_contrast: float = 0.5
+    contrast: Range = (0.5, 1.0)
+    background: float = 0.15
+    p_noise: float = 0.3
+    noise_sigma: Range = (0.01, 0.06)
+    p_flip: float = 0.3
+    flip_rate: Range = (0.0, 0.03)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.startswith("p_") and not 0.0 <= value <= 1.0:
+                raise AugmentError(
+                    f"BatchAugmenter.{f.name} is a probability in [0, 1], got {value}."
+                )
+            if isinstance(value, (tuple, list)):
+                if len(value) != 2 or value[0] > value[1] or value[0] < 0:
+                    raise AugmentError(
+                        f"BatchAugmenter.{f.name} must be a (low, high) pair with "
+                        f"0 <= low <= high, got {value!r}."
+                    )
+                object.__setattr__(self, f.name, tuple(value))
+        if self.lowres[0] < 2 or self.flip_rate[1] > 1 or not 0 <= self.background <= 1:
+            raise AugmentError(
+                "BatchAugmenter: lowres sizes must be >= 2 pixels, flip_rate <= 1 and "
+                f"0 <= background <= 1; got {self.lowres}, {self.flip_rate}, {self.background}."
+            )
+
+    @classmethod
+    def method(cls) -> BatchAugmenter:
+        """The method's setting only: 5% of the pixels flipped, nothing else."""
+        return cls(
+            p_affine=0.0,
+            p_stroke=0.0,
+            p_lowres=0.0,
+            p_blur=0.0,
+            p_contrast=0.0,
+            p_noise=0.0,
+            p_flip=1.0,
+            flip_rate=(0.05, 0.05),
+        )
+
+    def to_dict(self) -> dict:
+        """The settings as a JSON-friendly dict (``BatchAugmenter(**d)`` reads it back)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def __call__(self, x, gen):
+        """A degraded copy of the batch ``x`` (``x`` is not modified), drawn from ``gen``."""
+        import torch
+        import torch.nn.functional as F
+
+        if x.ndim != 4 or x.shape[1] != 1:
+            raise AugmentError(f"BatchAugmenter expects (N, 1, H, W) glyphs, got {tuple(x.shape)}.")
+        n, _, h, w = x.shape
+        if n == 0:
+            return x.clone()
+
+        def uniform(lo: float, hi: float, size: int = n) -> torch.Tensor:
+            return lo + (hi - lo) * torch.rand(size, generator=gen)
+
+        def fires(p: float) -> torch.Tensor:
+            return torch.rand(n, generator=gen) < p
+
+        out = x.clone()
+        on = fires(self.p_affine)
+        angle = torch.deg2rad(uniform(-self.rotate_deg, self.rotate_deg))
+        shear = uniform(-self.shear, self.shear)
+        scale = uniform(*self.scale)
+        shift = uniform(-2 * self.shift, 2 * self.shift, 2 * n).view(n, 2)
+        if on.any():
+            cos, sin = torch.cos(angle), torch.sin(angle)
+            # inverse map (output -> input) for grid_sample, in normalised coordinates
+            a = torch.stack(
+                [
+                    torch.stack([cos, cos * shear - sin], 1),
+                    torch.stack([sin, sin * shear + cos], 1),
+                ],
+                1,
+            ) * scale.view(n, 1, 1)
+            inv = torch.linalg.inv(a)
+            theta = torch.cat([inv, -(inv @ shift.unsqueeze(2))], 2)[on]
+            grid = F.affine_grid(theta, [int(on.sum()), 1, h, w], align_corners=False)
+            out[on] = F.grid_sample(out[on], grid, mode="bilinear", align_corners=False)
+        on = fires(self.p_stroke)
+        thicker = torch.rand(n, generator=gen) < 0.5
+        if on.any():
+            grown = F.max_pool2d(out, 3, 1, 1)
+            shrunk = -F.max_pool2d(-out, 3, 1, 1)
+            moved = torch.where(thicker.view(n, 1, 1, 1), grown, shrunk)
+            out = torch.where(on.view(n, 1, 1, 1), 0.5 * (out + moved), out)
+        on = fires(self.p_lowres)
+        side = torch.randint(self.lowres[0], self.lowres[1] + 1, (n,), generator=gen)
+        for s in torch.unique(side[on]).tolist():
+            rows = on & (side == s)
+            small = F.interpolate(out[rows], size=(s, s), mode="area")
+            out[rows] = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+        on = fires(self.p_blur)
+        sigma = uniform(*self.blur_sigma).clamp_min(1e-3)
+        if on.any():
+            r = torch.arange(-2, 3, dtype=out.dtype)
+            k1 = torch.exp(-(r.view(1, -1) ** 2) / (2 * sigma.view(-1, 1) ** 2))
+            k1 = k1 / k1.sum(1, keepdim=True)
+            kernel = (k1.view(n, 5, 1) * k1.view(n, 1, 5)).unsqueeze(1)[on]
+            blurred = F.conv2d(
+                F.pad(out[on].transpose(0, 1), (2, 2, 2, 2), mode="replicate"),
+                kernel,
+                groups=int(on.sum()),
+            )
+            out[on] = blurred.transpose(0, 1)
+        on = fires(self.p_contrast).view(n, 1, 1, 1)
+        factor = uniform(*self.contrast).view(n, 1, 1, 1)
+        lift = uniform(0.0, self.background).view(n, 1, 1, 1)
+        out = torch.where(on, lift + out * (factor - lift).clamp_min(0.05), out)
+        on = fires(self.p_noise).view(n, 1, 1, 1)
+        noise = torch.randn(out.shape, generator=gen) * uniform(*self.noise_sigma).view(n, 1, 1, 1)
+        out = torch.where(on, out + noise, out)
+        on = fires(self.p_flip).view(n, 1, 1, 1)
+        rate = uniform(*self.flip_rate).view(n, 1, 1, 1)
+        flip = on & (torch.rand(out.shape, generator=gen) < rate)
+        out = torch.where(flip, 1.0 - out, out)
+        return out.clamp_(0.0, 1.0)

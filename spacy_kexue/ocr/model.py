@@ -35,6 +35,7 @@ from torch import nn
 
 from ..errors import KexueError
 from .charset import Charset
+from .render import EM_WINDOW
 
 __all__ = [
     "ARCHITECTURE",
@@ -233,7 +234,12 @@ class Recognizer:
             "format": _FORMAT,
             "architecture": ARCHITECTURE,
             "settings": self.net.config(),
-            "input": {"size": GLYPH_SIZE, "inner": 46, "ink": 255},
+            "input": {
+                "size": GLYPH_SIZE,
+                "normalization": "em",
+                "window": list(EM_WINDOW),
+                "ink": 255,
+            },
             "weights": _WEIGHTS,
             "dtype": "float16",
             "sha256": _sha256(weights),

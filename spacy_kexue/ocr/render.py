@@ -46,6 +46,8 @@ __all__ = [
     "GlyphError",
     "glyph_crop",
     "load_font",
+    "EM_WINDOW",
+    "normalize_em",
     "normalize_glyph",
     "render_glyph",
     "render_line",
@@ -57,6 +59,10 @@ FONT_PX_RANGE: tuple[int, int] = (46, 50)
 #: Top of the ideographic em box above the baseline, in em (the OpenType default for CJK fonts:
 #: the em box spans 0.88 em above to 0.12 em below the baseline).
 EM_TOP: float = 0.88
+
+#: Rows of the em box that :func:`normalize_em` maps onto the glyph's height, in em from the em
+#: box's top: room above for accents and below for descenders and low commas (``g``, ``，``).
+EM_WINDOW: tuple[float, float] = (-0.05, 1.10)
 
 # Line breaks cannot be rendered on one line; every other whitespace must be ' ' or U+3000.
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
@@ -224,6 +230,64 @@ def normalize_glyph(
     out[top : top + new_h, left : left + new_w] = resized
     if binary:
         out = np.where(out >= 128, 255, 0).astype(np.uint8)
+    return out
+
+
+def normalize_em(
+    crop: np.ndarray,
+    *,
+    em_px: float,
+    top_em: float,
+    size: int = 48,
+    window: tuple[float, float] = EM_WINDOW,
+    threshold: int = 0,
+) -> np.ndarray:
+    """Normalise a character by its font size instead of its own ink box: the recogniser's input.
+
+    :func:`normalize_glyph` scales every glyph to fill the square, so ``，`` and ``,``, ``。`` and
+    ``o``, ``一`` and ``-`` come out alike. Here the scale is fixed by the em (the font size):
+    rows ``window`` (em units from the top of the character's em box) fill the ``size`` rows,
+    the ink keeps its height and its vertical position in the em box, and it is centred
+    horizontally (ink wider than the window is shrunk to fit, its vertical centre kept). Ink
+    outside the window is clipped.
+
+    crop: 2-D uint8 (or bool) array, ink = 255 on 0; pixels above ``threshold`` are ink.
+    em_px: the font size in pixels of ``crop`` (the em box's side).
+    top_em: where ``crop``'s first row lies, in em below the top of the em box. Training glyphs
+        know it (:class:`GlyphCrop`'s ``box``); the reader estimates it from the line.
+    RETURNS: uint8 ``(size, size)``; no ink gives zeros.
+    """
+    from PIL import Image
+
+    if not em_px > 0 or not math.isfinite(em_px) or not math.isfinite(top_em):
+        raise GlyphError(f"Need a finite em_px > 0 and top_em, got {em_px!r} and {top_em!r}.")
+    lo, hi = window
+    if not hi > lo:
+        raise GlyphError(f"window must be (top, bottom) with bottom > top, got {window!r}.")
+    arr = _as_ink_image(crop)
+    out = np.zeros((size, size), dtype=np.uint8)
+    bbox = _ink_bbox(arr, threshold)
+    if bbox is None:
+        return out
+    x0, y0, x1, y1 = bbox
+    ink = arr[y0:y1, x0:x1]
+    h, w = ink.shape
+    scale = size / ((hi - lo) * em_px)  # output pixels per input pixel
+    top = (top_em + y0 / em_px - lo) * em_px * scale
+    if w * scale > size:  # wider than the window: shrink, keep the vertical centre
+        centre = top + h * scale / 2
+        scale = size / w
+        top = centre - h * scale / 2
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    resized = np.asarray(
+        Image.fromarray(ink).resize((new_w, new_h), Image.Resampling.BILINEAR), dtype=np.uint8
+    )
+    top = int(round(top))
+    left = (size - new_w) // 2
+    src_top, dst_top = max(0, -top), max(0, top)
+    rows = min(new_h - src_top, size - dst_top)
+    if rows > 0:
+        out[dst_top : dst_top + rows, left : left + new_w] = resized[src_top : src_top + rows]
     return out
 
 

@@ -3,7 +3,7 @@ import pickle
 import numpy as np
 import pytest
 
-from spacy_kexue.ocr.augment import Augmenter
+from spacy_kexue.ocr.augment import BatchAugmenter
 from spacy_kexue.ocr.charset import Charset
 from spacy_kexue.ocr.fonts import FontSpec, ReservedFontError
 from tests.imports import loaded_after
@@ -22,9 +22,7 @@ from spacy_kexue.ocr.train import (  # noqa: E402
     rank_class_weights,
     train_recognizer,
 )
-
-CHARS = "的一是在不了有和人这中大为上个国我以要他"
-SMALL = {"width": 16, "hidden": 128}
+from tests.ocr.conftest import CHARS, SMALL  # noqa: E402
 
 
 def random_glyphs(n, seed=0):
@@ -42,23 +40,9 @@ def font(fonts):
 
 
 @pytest.fixture(scope="module")
-def trained(charset, font):
-    """The overfitting run: 20 characters, one font, batch 32 (shared by several tests)."""
-    logs = []
-    rec = train_recognizer(
-        charset,
-        [font],
-        steps=160,
-        batch_size=32,
-        lr=3e-3,
-        seed=0,
-        augmenter=Augmenter.method(),
-        log_every=40,
-        callback=logs.append,
-        dropout=0.1,
-        **SMALL,
-    )
-    return rec, logs
+def trained(tiny_recognizer):
+    """The overfitting run of conftest.py: 20 characters, one font, batch 32."""
+    return tiny_recognizer
 
 
 # --- network and recogniser -------------------------------------------------------------------
@@ -119,8 +103,8 @@ def test_rank_class_weights():
 
 
 def test_dataset_deterministic_by_seed_and_step(charset, font):
-    a = GlyphDataset(charset, [font], batch_size=8, seed=3, augmenter=Augmenter())
-    b = GlyphDataset(charset, [font], batch_size=8, seed=3, augmenter=Augmenter())
+    a = GlyphDataset(charset, [font], batch_size=8, seed=3)
+    b = GlyphDataset(charset, [font], batch_size=8, seed=3)
     xa, ya = a.batch(0)
     xb, yb = b.batch(0)
     assert xa.shape == (8, 48, 48) and xa.dtype == np.uint8 and ya.dtype == np.int64
@@ -128,10 +112,10 @@ def test_dataset_deterministic_by_seed_and_step(charset, font):
     # batch 1 does not depend on having drawn batch 0
     assert np.array_equal(
         a.batch(1)[0],
-        GlyphDataset(charset, [font], batch_size=8, seed=3, augmenter=Augmenter()).batch(1)[0],
+        GlyphDataset(charset, [font], batch_size=8, seed=3, bank=a.bank).batch(1)[0],
     )
     assert not np.array_equal(a.batch(1)[0], xa)
-    other = GlyphDataset(charset, [font], batch_size=8, seed=4, augmenter=Augmenter())
+    other = GlyphDataset(charset, [font], batch_size=8, seed=4, bank=a.bank)
     assert not np.array_equal(other.batch(0)[0], xa)
 
 
@@ -162,7 +146,7 @@ def test_overfit_twenty_characters(trained, charset, font):
     assert [log["step"] for log in logs] == [40, 80, 120, 160]
     assert logs[-1]["loss"] < logs[0]["loss"]
     clean = evaluate_glyphs(rec, charset, [font], seed=11, n=300)
-    noisy = evaluate_glyphs(rec, CHARS, [font], seed=12, n=300, augmenter=Augmenter.method())
+    noisy = evaluate_glyphs(rec, CHARS, [font], seed=12, n=300, augmenter=BatchAugmenter.method())
     assert clean >= 0.95, clean
     assert noisy >= 0.95, noisy
     assert not rec.net.training
