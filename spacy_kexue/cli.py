@@ -388,6 +388,239 @@ def vae_interpolate(
         typer.echo(f"{t:.2f}\t{decoded}")
 
 
+ocr_app = typer.Typer(
+    help="Printed-Chinese OCR: read images, train the recogniser, build the bigram LM, evaluate.",
+    no_args_is_help=True,
+)
+app.add_typer(ocr_app, name="ocr")
+
+
+@ocr_app.command("train")
+def ocr_train(
+    output: Path = typer.Argument(..., help="Folder to write the recogniser to."),
+    family: list[str] = typer.Option(
+        [], "--family", help="Train on this allowed font family only (repeatable; default all)."
+    ),
+    exclude_family: list[str] = typer.Option(
+        [], "--exclude-family", help="Leave this family out (leave-one-font-out runs)."
+    ),
+    steps: int = typer.Option(8000, help="Adam updates."),
+    batch_size: int = typer.Option(128, help="Glyphs per update."),
+    lr: float = typer.Option(1e-3, help="Peak learning rate."),
+    seed: int = typer.Option(0, help="Seed of the data, the augmentation and the weights."),
+    width: int = typer.Option(64, help="Channels of the CNN's third stage."),
+    hidden: int = typer.Option(512, help="Units of the dense hidden layer."),
+    augment: bool = typer.Option(True, help="Degrade the glyphs (BatchAugmenter defaults)."),
+    threads: int = typer.Option(0, help="torch threads (0: torch's default)."),
+    log_every: int = typer.Option(250, help="Log the loss every that many steps."),
+) -> None:
+    """Train the character recogniser on glyphs rendered from the allowed fonts (never the
+    fonts reserved for evaluation) and save it with its training log (training.jsonl)."""
+    import json
+    import logging
+    import time
+
+    import torch
+
+    from .ocr.augment import BatchAugmenter
+    from .ocr.charset import default_charset
+    from .ocr.fonts import ALLOWED_FAMILIES, find_fonts
+    from .ocr.train import train_recognizer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if threads > 0:
+        torch.set_num_threads(threads)
+    families = list(family) or list(ALLOWED_FAMILIES)
+    unknown = [f for f in [*families, *exclude_family] if f not in ALLOWED_FAMILIES]
+    if unknown:
+        _fail(ValueError(f"Unknown font families {unknown}; allowed: {list(ALLOWED_FAMILIES)}."))
+    fonts = [f for f in find_fonts(families) if f.family not in set(exclude_family)]
+    if not fonts:
+        _fail(ValueError(f"None of {families} is installed (minus {exclude_family})."))
+    typer.echo(f"Training on {len(fonts)} faces: " + ", ".join(f.name for f in fonts))
+    log: list[dict] = []
+    start = time.time()
+
+    def record(info: dict) -> None:
+        log.append({**info, "seconds": round(time.time() - start, 1)})
+
+    recognizer = train_recognizer(
+        default_charset(),
+        fonts,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        augmenter=BatchAugmenter() if augment else None,
+        log_every=log_every,
+        callback=record,
+        width=width,
+        hidden=hidden,
+    )
+    recognizer.to_disk(output)
+    meta = {
+        "fonts": [f.to_dict() for f in fonts],
+        "excluded_families": list(exclude_family),
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": lr,
+        "seed": seed,
+        "augmenter": BatchAugmenter().to_dict() if augment else None,
+        "seconds": round(time.time() - start, 1),
+    }
+    (Path(output) / "training.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    with open(Path(output) / "training.jsonl", "w", encoding="utf-8") as f:
+        for row in log:
+            f.write(json.dumps(row) + "\n")
+    typer.echo(f"Saved the recogniser to {output} ({meta['seconds']:.0f} s).")
+
+
+@ocr_app.command("build-lm")
+def ocr_build_lm(
+    output: Path = typer.Argument(..., help="The model file to write (.npz)."),
+    inputs: list[Path] = typer.Argument(..., help=".txt or .jsonl(.gz) files, one text a line."),
+    text_key: str = typer.Option("text", help="The text field of .jsonl lines."),
+    dictionary: list[Path] = typer.Option(
+        [], "--dict", help="Also count each word of this word-frequency dictionary once."
+    ),
+    min_count: int = typer.Option(2, help="Drop bigrams seen fewer times (smaller file)."),
+    max_bigrams: int = typer.Option(0, help="Keep at most this many bigrams (0: no limit)."),
+) -> None:
+    """Count the character bigrams of a corpus into the OCR reader's language model (the
+    recogniser's characters only), and write its model card next to it (OUTPUT.json)."""
+    import hashlib
+    import json
+
+    from .errors import DataFileError
+    from .ocr.charset import default_charset
+    from .ocr.lm import BigramCounter
+    from .tokenizer.dictionary import load_dictionary
+
+    counter = BigramCounter(charset=default_charset().chars)
+    sources = []
+    try:
+        for path in inputs:
+            counter.update_files(path, text_key=text_key)
+            sources.append({"file": str(path), "kind": "corpus"})
+        for path in dictionary:
+            counter.update(load_dictionary(path).words)
+            sources.append({"file": str(path), "kind": "dictionary words, each once"})
+    except (DataFileError, OSError) as err:
+        _fail(err)
+    lm = counter.build().prune(min_count, max_bigrams=max_bigrams or None)
+    lm.to_disk(output)
+    card = {
+        "sources": [
+            {**src, "sha256": hashlib.sha256(Path(src["file"]).read_bytes()).hexdigest()}
+            for src in sources
+        ],
+        "vocab_size": lm.vocab_size,
+        "n_bigrams": lm.n_bigrams,
+        "min_count": min_count,
+        "alpha": lm.alpha,
+    }
+    Path(f"{output}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), "utf-8")
+    typer.echo(f"Saved {output}: {lm.n_bigrams} bigrams over {lm.vocab_size} characters.")
+
+
+def _ocr_reader(
+    model: Path | None, no_lm: bool, lm_weight: float | None, config: Path | None = None
+):
+    from .ocr.reader import OCRReader, load_reader_config
+
+    overrides: dict = {"use_lm": False} if no_lm else {}
+    if lm_weight is not None:
+        overrides["lm_weight"] = lm_weight
+    if config is not None:
+        if model is not None:
+            _fail(ValueError("Give either --model or --config, not both."))
+        return load_reader_config(config, {f"reader.{k}": v for k, v in overrides.items()})
+    if model is None:
+        return OCRReader(**overrides)
+    return OCRReader.from_disk(model, **overrides)
+
+
+@ocr_app.command("read")
+def ocr_read(
+    images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, TIFF, BMP, ...)."),
+    model: Path | None = typer.Option(None, help="An OCR reader folder (default: the shipped)."),
+    no_lm: bool = typer.Option(False, "--no-lm", help="Skip the language-model correction."),
+    lm_weight: float | None = typer.Option(None, help="Weight of the language model."),
+    config: Path | None = typer.Option(
+        None, help="A config with a [reader] block (configs/ocr.cfg)."
+    ),
+    show: Path | None = typer.Option(
+        None,
+        help="Draw line (blue) and token (red) boxes over the image into this PNG file "
+        "(with several images: FILE-1.png, FILE-2.png, ...).",
+    ),
+    pipeline: str = typer.Option("zh_kexue_sm", help="Tokenizer for --show's token boxes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON lines."),
+) -> None:
+    """Print the text of each image. An unreadable image is reported and skipped (exit 1)."""
+    import json
+
+    from .ocr.imageio import ImageError
+
+    reader = _ocr_reader(model, no_lm, lm_weight, config)
+    failed = 0
+    for n, image in enumerate(images, start=1):
+        try:
+            result = reader.read(image)
+        except ImageError as err:
+            typer.echo(f"Error: {err}", err=True)
+            failed += 1
+            continue
+        if as_json:
+            typer.echo(json.dumps({"image": str(image), **result.to_dict()}, ensure_ascii=False))
+        else:
+            if len(images) > 1:
+                typer.echo(f"== {image}")
+            typer.echo(result.text)
+        if show is not None:
+            from .ocr.show import draw_result
+
+            out = show if len(images) == 1 else show.with_name(f"{show.stem}-{n}{show.suffix}")
+            draw_result(image, result, out, nlp=_load_nlp(pipeline) if pipeline else None)
+            typer.echo(f"Boxes drawn into {out}", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+@ocr_app.command("evaluate")
+def ocr_evaluate(
+    folder: Path = typer.Argument(..., help="A folder with images and labels.jsonl."),
+    model: Path | None = typer.Option(None, help="An OCR reader folder (default: the shipped)."),
+    no_lm: bool = typer.Option(False, "--no-lm", help="Skip the language-model correction."),
+    lm_weight: float | None = typer.Option(None, help="Weight of the language model."),
+    config: Path | None = typer.Option(
+        None, help="A config with a [reader] block (configs/ocr.cfg)."
+    ),
+    limit: int = typer.Option(0, help="Evaluate the first N images only."),
+    output: Path | None = typer.Option(None, help="Write the scores and every reading as JSON."),
+) -> None:
+    """Character error rate (whitespace ignored), line exact match and characters/second."""
+    import json
+
+    from .errors import DataFileError
+    from .ocr.evaluate import evaluate_engine, read_labels
+
+    try:
+        items = read_labels(folder, limit=limit)
+    except DataFileError as err:
+        _fail(err)
+    reader = _ocr_reader(model, no_lm, lm_weight, config)
+    if items:
+        reader.read(items[0].path)  # load the models outside the timing
+    scores = evaluate_engine(lambda p: reader.read(p).text, items, keep_outputs=output is not None)
+    typer.echo(
+        f"images {scores['n_images']}  chars {scores['n_chars']}  CER {scores['cer']:.4f}  "
+        f"exact {scores['exact']:.4f}  chars/s {scores['chars_per_s']:.1f}"
+    )
+    if output is not None:
+        output.write_text(json.dumps(scores, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
 @app.command()
 def explain(
     texts: list[str] = typer.Argument(

@@ -1,0 +1,540 @@
+"""The OCR reader: image -> lines -> character boxes -> recogniser -> language model -> text.
+
+:class:`OCRReader` ties the parts together (METHODS.md, section 5):
+
+1. :func:`~spacy_kexue.ocr.imageio.load_image` (paths, bytes, file objects, PIL images, arrays;
+   a pixel limit against decompression bombs);
+2. the layout (default :class:`~spacy_kexue.ocr.layout.ProjectionLayout`): lines and character
+   boxes;
+3. each character cut out as ink intensity (0 = the line's paper, 255 = its ink, whatever the
+   colours) and normalised by the line's em (:func:`~spacy_kexue.ocr.render.normalize_em`, the
+   normalisation the recogniser was trained with). The em is estimated from the line's
+   ideographs: their ink spans :data:`HANZI_BAND` of the em box in the allowed fonts;
+4. the :class:`~spacy_kexue.ocr.model.Recognizer`'s top-k candidates per character;
+5. full-width or ASCII punctuation (``，`` or ``,``, ``（`` or ``(``...), which look alike, chosen
+   by the space the mark takes in the line (:data:`WIDTH_PAIRS`, :func:`cell_width`);
+6. optionally the character bigram LM's Viterbi correction over the candidates
+   (:func:`~spacy_kexue.ocr.lm.viterbi`);
+7. spaces only between two Latin letters or digits that the layout saw a word gap between.
+
+:meth:`OCRReader.read` returns an :class:`OCRResult` (text, lines, characters with boxes and
+confidences); :meth:`OCRReader.texts` feeds ``nlp.pipe``; :meth:`OCRReader.to_doc` and
+:meth:`OCRReader.docs` give Docs with ``doc._.ocr`` (plain JSON data, so it survives ``DocBin``
+and ``n_process``) and ``Token._.bbox``. torch is imported when a reader is first used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import KexueError
+from .charset import char_kind
+from .imageio import DEFAULT_MAX_PIXELS, load_image
+from .layout import Box, Line, ProjectionLayout, to_grey
+from .render import normalize_em
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+    from .lm import BigramLM
+    from .model import Recognizer
+
+__all__ = [
+    "DEFAULT_MODEL_DIR",
+    "HANZI_BAND",
+    "OCRChar",
+    "OCRLine",
+    "OCRReader",
+    "OCRResult",
+    "ReaderError",
+    "WIDTH_PAIRS",
+    "build_ocr_reader",
+    "cell_width",
+    "load_reader_config",
+    "register_extensions",
+]
+
+#: Where the shipped recogniser and language model live (installed with the package).
+DEFAULT_MODEL_DIR = Path(__file__).parent / "default"
+
+#: Top and bottom of an ideograph's ink in its em box (em units from the em box's top): the
+#: medians over the allowed fonts are 0.02-0.05 and 0.96-1.00.
+HANZI_BAND: tuple[float, float] = (0.03, 0.985)
+
+#: Top and bottom of the tallest Latin ink (ascenders, l/h/k) in the em box, for lines without
+#: ideographs.
+LATIN_BAND: tuple[float, float] = (0.11, 0.90)
+
+#: Full-width mark -> its ASCII look-alike. Once normalised they differ in little but the room
+#: they take in the line: a full-width mark sits in a whole em cell. (Curly quotes are not
+#: paired with the straight ASCII ones: their shapes differ.)
+WIDTH_PAIRS: dict[str, str] = {
+    "，": ",",
+    "：": ":",
+    "；": ";",
+    "？": "?",
+    "！": "!",
+    "（": "(",
+    "）": ")",
+    "【": "[",
+    "】": "]",
+    "％": "%",
+    "～": "~",
+}
+#: A mark taking at least this much of an em (ink plus the gaps to its neighbours) is full width,
+#: at most :data:`_HALF_MAX` ASCII; in between the recogniser's choice stands.
+_FULL_MIN = 0.82
+_HALF_MAX = 0.7
+_GAP_CAP = 1.0
+
+
+class ReaderError(KexueError, ValueError):
+    """An OCR reader cannot be built or loaded (missing or bad model files, bad settings)."""
+
+
+@dataclass
+class OCRChar:
+    """One recognised character: its text, pixel box ``(x0, y0, x1, y1)`` (half-open) and the
+    recogniser's probability for it (after the width rule; the LM may pick a less probable one)."""
+
+    text: str
+    box: tuple[int, int, int, int]
+    confidence: float
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "box": list(self.box), "confidence": round(self.confidence, 4)}
+
+
+@dataclass
+class OCRLine:
+    """One text line: its text (characters and the spaces put between Latin words), box and
+    characters (spaces have no entry)."""
+
+    text: str
+    box: tuple[int, int, int, int]
+    chars: list[OCRChar] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "box": list(self.box),
+            "chars": [c.to_dict() for c in self.chars],
+        }
+
+
+@dataclass
+class OCRResult:
+    """What :meth:`OCRReader.read` returns: the lines joined with ``\\n`` as ``text``."""
+
+    lines: list[OCRLine]
+    size: tuple[int, int]  # (width, height) of the image
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    @property
+    def chars(self) -> list[OCRChar]:
+        return [c for line in self.lines for c in line.chars]
+
+    def char_boxes(self) -> list[list[int] | None]:
+        """One entry per character of :attr:`text`: its box, None for spaces and line breaks."""
+        out: list[list[int] | None] = []
+        for i, line in enumerate(self.lines):
+            if i:
+                out.append(None)
+            chars = iter(line.chars)
+            for ch in line.text:
+                out.append(None if ch == " " else list(next(chars).box))
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-friendly: ``text``, ``size``, ``lines`` and ``char_boxes`` (aligned with text)."""
+        return {
+            "text": self.text,
+            "size": list(self.size),
+            "lines": [line.to_dict() for line in self.lines],
+            "char_boxes": self.char_boxes(),
+        }
+
+
+def cell_width(boxes: list[Box], i: int, em: float) -> float | None:
+    """The room character ``i`` takes in its line, in em: its ink width plus the white gaps to
+    both neighbours (each capped at one em). None at a line end (one gap unknown)."""
+    if i == 0 or i + 1 >= len(boxes) or em <= 0:
+        return None
+    box = boxes[i]
+    left = min(max(0, box.x0 - boxes[i - 1].x1), _GAP_CAP * em)
+    right = min(max(0, boxes[i + 1].x0 - box.x1), _GAP_CAP * em)
+    return (box.width + left + right) / em
+
+
+def _line_em(line: Line) -> tuple[float, float]:
+    """``(em, top)``: the line's font size in pixels and the row of its em boxes' top."""
+    h = max(float(line.char_height), 1.0)
+    full = [b for b in line.chars if b.height >= 0.85 * h and b.width >= 0.7 * h]
+    if full:
+        top = float(np.median([b.y0 for b in full]))
+        bottom = float(np.median([b.y1 for b in full]))
+        em = max(bottom - top, 1.0) / (HANZI_BAND[1] - HANZI_BAND[0])
+        return em, top - HANZI_BAND[0] * em
+    em = h / (LATIN_BAND[1] - LATIN_BAND[0])
+    return em, line.box.y0 - LATIN_BAND[0] * em
+
+
+def _intensity(grey: np.ndarray, ink: np.ndarray, box: Box) -> np.ndarray:
+    """Ink intensity (uint8, 0 = paper, 255 = ink) of the ``box`` region of a line."""
+    g = grey[box.y0 : box.y1, box.x0 : box.x1]
+    m = ink[box.y0 : box.y1, box.x0 : box.x1]
+    if not m.any() or m.all():
+        return m.astype(np.uint8) * 255
+    fg, bg = float(np.median(g[m])), float(np.median(g[~m]))
+    if abs(fg - bg) < 0.05:
+        return m.astype(np.uint8) * 255
+    level = np.clip((g - bg) / (fg - bg), 0.0, 1.0)
+    return np.rint(level * 255).astype(np.uint8)
+
+
+def _load_recognizer(source: Any) -> Recognizer:
+    from .model import Recognizer
+
+    if isinstance(source, Recognizer):
+        return source
+    return Recognizer.from_disk(source)
+
+
+def _load_lm(source: Any) -> BigramLM | None:
+    from .lm import BigramLM
+
+    if source is None or isinstance(source, BigramLM):
+        return source
+    return BigramLM.from_disk(source)
+
+
+class OCRReader:
+    """Read printed Chinese (horizontal lines, plain or coloured background) from images.
+
+    recognizer: a :class:`~spacy_kexue.ocr.model.Recognizer` or its folder (default: the
+        shipped one, :data:`DEFAULT_MODEL_DIR`/recognizer).
+    lm: a :class:`~spacy_kexue.ocr.lm.BigramLM` or its file (default: the shipped one); None
+        with ``use_lm=False`` reads without it.
+    layout: a callable image array -> list of :class:`~spacy_kexue.ocr.layout.Line`
+        (default :class:`~spacy_kexue.ocr.layout.ProjectionLayout`).
+    use_lm, lm_weight, top_k: the LM correction: on/off, the weight of the LM's log
+        probabilities against the recogniser's, candidates per character.
+    max_pixels: images with more pixels are refused (decompression bombs); None: no limit.
+    """
+
+    def __init__(
+        self,
+        recognizer: Any = None,
+        lm: Any = "default",
+        *,
+        layout: Callable[[np.ndarray], list[Line]] | None = None,
+        use_lm: bool = True,
+        lm_weight: float = 0.5,
+        top_k: int = 5,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ):
+        if top_k < 1:
+            raise ReaderError(f"top_k must be >= 1, got {top_k}.")
+        if not (lm_weight >= 0 and np.isfinite(lm_weight)):
+            raise ReaderError(f"lm_weight must be a finite number >= 0, got {lm_weight}.")
+        self._recognizer_source = (
+            DEFAULT_MODEL_DIR / "recognizer" if recognizer is None else recognizer
+        )
+        self._lm_source = DEFAULT_MODEL_DIR / "lm.npz" if lm == "default" else lm
+        self._recognizer: Recognizer | None = None
+        self._lm: BigramLM | None = None
+        self._lm_loaded = False
+        self.layout = layout if layout is not None else ProjectionLayout()
+        self.use_lm = bool(use_lm)
+        self.lm_weight = float(lm_weight)
+        self.top_k = int(top_k)
+        self.max_pixels = max_pixels
+
+    # --------------------------------------------------------------- the models
+
+    @property
+    def recognizer(self) -> Recognizer:
+        if self._recognizer is None:
+            self._recognizer = _load_recognizer(self._recognizer_source)
+        return self._recognizer
+
+    @property
+    def lm(self) -> BigramLM | None:
+        if not self._lm_loaded:
+            self._lm = _load_lm(self._lm_source) if self.use_lm else None
+            self._lm_loaded = True
+        return self._lm
+
+    # ------------------------------------------------------------------ reading
+
+    def glyphs(self, image: np.ndarray, lines: list[Line]) -> np.ndarray:
+        """The normalised glyphs (uint8 ``(n, 48, 48)``) of every character box of ``lines``."""
+        layout_ink = getattr(self.layout, "ink", None)
+        grey = to_grey(image, method="contrast")
+        if callable(layout_ink):
+            ink = layout_ink(image)
+        else:  # another layout: the ProjectionLayout's ink mask
+            ink = ProjectionLayout().ink(image)
+        out = []
+        for line in lines:
+            em, top = _line_em(line)
+            level = _intensity(grey, ink, line.box)
+            for b in line.chars:
+                crop = level[
+                    b.y0 - line.box.y0 : b.y1 - line.box.y0, b.x0 - line.box.x0 : b.x1 - line.box.x0
+                ]
+                out.append(normalize_em(crop, em_px=em, top_em=(b.y0 - top) / em, threshold=32))
+        if not out:
+            return np.zeros((0, 48, 48), dtype=np.uint8)
+        return np.stack(out)
+
+    def read(self, image: Any) -> OCRResult:
+        """Read one image (path, bytes, file object, PIL image or array); see the class doc.
+
+        Unreadable input raises :class:`~spacy_kexue.ocr.imageio.ImageError` naming it; an image
+        without text gives an :class:`OCRResult` without lines."""
+        arr = load_image(image, max_pixels=self.max_pixels)
+        height, width = arr.shape[:2]
+        lines = self.layout(arr)
+        lines = [line for line in lines if line.chars]
+        if not lines:
+            return OCRResult(lines=[], size=(width, height))
+        glyphs = self.glyphs(arr, lines)
+        probs = self.recognizer.predict(glyphs)
+        charset = self.recognizer.charset
+        k = max(1, min(self.top_k, probs.shape[1]))
+        order = np.argsort(-probs, axis=1, kind="stable")[:, : k + 2]
+        out: list[OCRLine] = []
+        pos = 0
+        for line in lines:
+            em, _ = _line_em(line)
+            n = len(line.chars)
+            candidates = []
+            for i in range(n):
+                row = probs[pos + i]
+                cands = self._width_rule(
+                    [(charset.char(int(j)), float(row[j])) for j in order[pos + i]],
+                    cell_width(line.chars, i, em),
+                )
+                candidates.append(cands[:k])
+            pos += n
+            if self.use_lm and self.lm is not None:
+                from .lm import viterbi
+
+                chosen = viterbi(candidates, self.lm, lm_weight=self.lm_weight, top_k=k)
+            else:
+                chosen = [c[0][0] for c in candidates]
+            chars = []
+            for box, cands, ch in zip(line.chars, candidates, chosen, strict=True):
+                conf = dict(cands).get(ch, 0.0)
+                chars.append(OCRChar(ch, (box.x0, box.y0, box.x1, box.y1), conf))
+            text = _join(chars, line.space_before)
+            lb = line.box
+            out.append(OCRLine(text=text, box=(lb.x0, lb.y0, lb.x1, lb.y1), chars=chars))
+        return OCRResult(lines=out, size=(width, height))
+
+    @staticmethod
+    def _width_rule(cands: list[tuple[str, float]], width: float | None) -> list[tuple[str, float]]:
+        """Map each candidate to its full-width or ASCII form as the mark's room says (merging
+        the probabilities of a pair), best first."""
+        if width is None or _HALF_MAX < width < _FULL_MIN:
+            target = None
+        else:
+            target = "full" if width >= _FULL_MIN else "half"
+        merged: dict[str, float] = {}
+        for ch, p in cands:
+            if target == "half" and ch in WIDTH_PAIRS:
+                ch = WIDTH_PAIRS[ch]
+            elif target == "full" and ch in _FULL_OF:
+                ch = _FULL_OF[ch]
+            merged[ch] = merged.get(ch, 0.0) + p
+        return sorted(merged.items(), key=lambda item: -item[1])
+
+    def texts(self, images: Iterable[Any]) -> Iterator[str]:
+        """The text of each image, for ``nlp.pipe(reader.texts(paths))``."""
+        for image in images:
+            yield self.read(image).text
+
+    def to_doc(self, nlp: Language, image: Any) -> Doc:
+        """A Doc of the image's text, with ``doc._.ocr`` (:meth:`OCRResult.to_dict`) and
+        ``Token._.bbox`` (the union of the token's character boxes)."""
+        register_extensions()
+        result = self.read(image)
+        doc = nlp(result.text)
+        doc._.ocr = result.to_dict()
+        return doc
+
+    def docs(
+        self, nlp: Language, images: Iterable[Any], *, batch_size: int = 32, n_process: int = 1
+    ) -> Iterator[Doc]:
+        """:meth:`to_doc` for many images through ``nlp.pipe`` (``n_process`` supported: the
+        OCR data is attached in this process)."""
+        register_extensions()
+        results = ((r.text, r) for r in (self.read(image) for image in images))
+        for doc, result in nlp.pipe(
+            results, as_tuples=True, batch_size=batch_size, n_process=n_process
+        ):
+            doc._.ocr = result.to_dict()
+            yield doc
+
+    # ------------------------------------------------------------- serialisation
+
+    def settings(self) -> dict:
+        return {
+            "use_lm": self.use_lm,
+            "lm_weight": self.lm_weight,
+            "top_k": self.top_k,
+            "max_pixels": self.max_pixels,
+        }
+
+    def to_disk(self, path: str | os.PathLike) -> None:
+        """Write ``recognizer/``, ``lm.npz`` (when there is one) and ``reader.json``. The layout
+        is not saved: pass it again to :meth:`from_disk` when it is not the default."""
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.recognizer.to_disk(folder / "recognizer")
+        lm = _load_lm(self._lm_source)
+        if lm is not None:
+            lm.to_disk(folder / "lm.npz")
+        (folder / "reader.json").write_text(json.dumps(self.settings(), indent=2), encoding="utf-8")
+
+    @classmethod
+    def from_disk(cls, path: str | os.PathLike, **overrides: Any) -> OCRReader:
+        """Read a folder written by :meth:`to_disk`; keyword arguments override its settings."""
+        folder = Path(path)
+        settings_file = folder / "reader.json"
+        if not settings_file.is_file():
+            raise ReaderError(
+                f"{settings_file}: missing. An OCR reader folder holds reader.json, recognizer/ "
+                "and lm.npz, as written by OCRReader.to_disk()."
+            )
+        try:
+            settings = json.loads(settings_file.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ReaderError(f"{settings_file}: not valid JSON ({err}).") from None
+        if not isinstance(settings, dict) or set(settings) - set(cls(lm=None).settings()):
+            raise ReaderError(f"{settings_file}: unexpected settings {settings!r}.")
+        settings.update(overrides)
+        lm_file = folder / "lm.npz"
+        reader = cls(
+            _load_recognizer(folder / "recognizer"),
+            lm_file if lm_file.is_file() else None,
+            **settings,
+        )
+        return reader
+
+    def __reduce__(self):
+        lm = _load_lm(self._lm_source)
+        return (
+            _reader_from_parts,
+            (
+                self.recognizer.to_bytes(),
+                lm.to_bytes() if lm is not None else None,
+                self.layout,
+                self.settings(),
+            ),
+        )
+
+
+_FULL_OF = {half: full for full, half in WIDTH_PAIRS.items()}
+
+
+def _join(chars: list[OCRChar], space_before: list[bool]) -> str:
+    parts: list[str] = []
+    for i, c in enumerate(chars):
+        if (
+            i
+            and space_before[i]
+            and char_kind(chars[i - 1].text[-1:] or " ") in ("latin", "digit")
+            and char_kind(c.text[:1] or " ") in ("latin", "digit")
+        ):
+            parts.append(" ")
+        parts.append(c.text)
+    return "".join(parts)
+
+
+def _reader_from_parts(recognizer: bytes, lm: bytes | None, layout: Any, settings: dict):
+    from .lm import BigramLM
+    from .model import Recognizer
+
+    return OCRReader(
+        Recognizer.from_bytes(recognizer),
+        BigramLM.from_bytes(lm) if lm is not None else None,
+        layout=layout,
+        **settings,
+    )
+
+
+def build_ocr_reader(
+    recognizer: str | None = None,
+    lm: str | None = "default",
+    layout: Callable[[np.ndarray], list[Line]] | None = None,
+    use_lm: bool = True,
+    lm_weight: float = 0.5,
+    top_k: int = 5,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> OCRReader:
+    """``spacy_kexue.OCRReader.v1`` (misc registry): an :class:`OCRReader` from a config.
+
+    recognizer: a recogniser folder (None: the shipped one). lm: an LM file, ``"default"`` (the
+    shipped one) or None. layout: e.g. ``{"@misc": "spacy_kexue.ProjectionLayout.v1"}``. The
+    rest are :class:`OCRReader`'s settings.
+    """
+    return OCRReader(
+        recognizer,
+        lm,
+        layout=layout,
+        use_lm=use_lm,
+        lm_weight=lm_weight,
+        top_k=top_k,
+        max_pixels=max_pixels,
+    )
+
+
+def load_reader_config(path: str | os.PathLike, overrides: dict | None = None) -> OCRReader:
+    """The ``[reader]`` block of a config file (e.g. ``configs/ocr.cfg``), resolved."""
+    from spacy.util import load_config, registry
+
+    config = load_config(path, overrides=overrides or {}, interpolate=True)
+    if "reader" not in config:
+        raise ReaderError(f"{path}: no [reader] block (see configs/ocr.cfg).")
+    return registry.resolve({"reader": config["reader"]})["reader"]
+
+
+# ------------------------------------------------------------------ Doc extensions
+
+
+def _token_bbox(token) -> list[int] | None:
+    ocr = token.doc._.ocr
+    if not ocr:
+        return None
+    boxes = [b for b in ocr["char_boxes"][token.idx : token.idx + len(token.text)] if b]
+    if not boxes:
+        return None
+    return [
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    ]
+
+
+def register_extensions() -> None:
+    """``Doc._.ocr`` (default None) and ``Token._.bbox`` (a getter over ``doc._.ocr``)."""
+    from spacy.tokens import Doc, Token
+
+    if not Doc.has_extension("ocr"):
+        Doc.set_extension("ocr", default=None)
+    if not Token.has_extension("bbox"):
+        Token.set_extension("bbox", getter=_token_bbox)
