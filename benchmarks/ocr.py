@@ -4,7 +4,7 @@
     python benchmarks/ocr.py run [--sets training/ocr_bench] [--json benchmarks/results/ocr.json]
                                  [--lofo training/ocr/recognizer_lofo_uming] [--limit N]
     python benchmarks/ocr.py tune [--recognizer DIR] [--tune-lines 120]   # choose lm_weight
-    python benchmarks/ocr.py --report benchmarks/results/ocr.json   # reprint a run with targets
+    python benchmarks/ocr.py --report benchmarks/results/ocr.json [--markdown]  # reprint a run
 
 ``build`` makes labelled sets (folders of PNGs + ``labels.jsonl``, read by ``kexue ocr
 evaluate``) through a different renderer than training: HTML pages screenshotted by headless
@@ -154,6 +154,25 @@ def _chromium() -> str:
     return path
 
 
+def _screenshot(
+    chromium: str, page: Path, shot: Path, width: int, height: int, profile: Path
+) -> None:
+    """Headless Chromium's screenshot of ``page`` (a window of ``width`` x ``height``)."""
+    subprocess.run(
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--screenshot={shot}",
+            f"--window-size={width},{height}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+
+
 def render_html_lines(
     lines: list[dict], out_dir: Path, prefix: str, *, width: int = 1400
 ) -> list[np.ndarray]:
@@ -187,27 +206,17 @@ def render_html_lines(
             )
             shot = tmp / f"{prefix}-{start}.png"
             profile = tmp / "profile"
-            subprocess.run(
-                [
-                    chromium,
-                    *CHROMIUM_FLAGS,
-                    f"--user-data-dir={profile}",
-                    f"--screenshot={shot}",
-                    f"--window-size={width},{height}",
-                    page.as_uri(),
-                ],
-                capture_output=True,
-                timeout=120,
-                check=True,
-            )
+            _screenshot(chromium, page, shot, width, height, profile)
             sheet = np.asarray(Image.open(shot).convert("RGB"))
             for line, top in zip(chunk, tops, strict=True):
                 box_h = round(line["size"] * 1.25) + 2 * PAD
                 stripe = sheet[top : top + box_h, :]
                 differs = np.any(np.abs(stripe.astype(int) - 255).sum(axis=2) > 30, axis=0)
                 cols = np.flatnonzero(differs)
-                right = min(stripe.shape[1], (cols[-1] + 1 if cols.size else 40) + PAD)
-                images.append(np.ascontiguousarray(stripe[:, max(0, 20 - 0) : right]))
+                # a white line ends PAD pixels after its ink; a coloured one at its box's edge
+                margin = PAD if line["bg"] == "#ffffff" else 0
+                right = min(stripe.shape[1], (cols[-1] + 1 if cols.size else 40) + margin)
+                images.append(np.ascontiguousarray(stripe[:, 20:right]))
     return images
 
 
@@ -311,19 +320,7 @@ def _render_page(lines: list[str], face, size: int) -> np.ndarray:
             encoding="utf-8",
         )
         shot = tmp / "page.png"
-        subprocess.run(
-            [
-                chromium,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={tmp / 'profile'}",
-                f"--screenshot={shot}",
-                f"--window-size=900,{height}",
-                page.as_uri(),
-            ],
-            capture_output=True,
-            timeout=120,
-            check=True,
-        )
+        _screenshot(chromium, page, shot, 900, height, tmp / "profile")
         return np.asarray(Image.open(shot).convert("RGB"))
 
 
@@ -354,11 +351,18 @@ def tesseract_batch(items, *, psm: int) -> tuple[dict[Path, str], float]:
 
 
 def rapidocr_engine():
+    """RapidOCR (PP-OCR models in ONNX): ``read(path, line=False)``. A single-line image is read
+    by the recogniser alone (``use_det=False``: as ``--psm 7`` tells Tesseract it is one line;
+    its detector letterboxes a wide line into a large square, slower and worse); a page goes
+    through detection, then the lines are sorted top to bottom."""
     from rapidocr_onnxruntime import RapidOCR
 
     engine = RapidOCR()
 
-    def read(path: Path) -> str:
+    def read(path: Path, line: bool = False) -> str:
+        if line:
+            result, _ = engine(str(path), use_det=False, use_cls=False, use_rec=True)
+            return "".join(r[0] for r in result or [])
         result, _ = engine(str(path))
         if not result:
             return ""
@@ -397,16 +401,24 @@ def run(sets: Path, lofo: Path | None, limit: int, engines: list[str]) -> dict:
             scores["chars_per_s"] = scores["n_chars"] / seconds
             row["tesseract"] = scores
         if rapid is not None:
-            rapid(items[0].path)
-            row["rapidocr"] = evaluate_engine(rapid, items)
+            line = name != "pages"
+            rapid(items[0].path, line)
+            row["rapidocr"] = evaluate_engine(lambda p, line=line: rapid(p, line), items)
         results["sets"][name] = row
         print(format_set(name, row), flush=True)
     results["targets"] = targets(results)
     return results
 
 
-def tune(data: Path, recognizer: Path | None, n: int, weights: list[float], seed: int = 0) -> dict:
-    """CER of our reader on rendered sentiment-dev pieces for each LM weight."""
+def tune(
+    data: Path,
+    recognizer: Path | None,
+    n: int,
+    weights: list[float],
+    ratios: list[float],
+    seed: int = 0,
+) -> dict:
+    """CER of our reader on rendered sentiment-dev pieces for each LM weight and min_ratio."""
     from spacy_kexue.corpus.readers import read_records
     from spacy_kexue.ocr.charset import default_charset
     from spacy_kexue.ocr.evaluate import LabelledImage
@@ -432,12 +444,15 @@ def tune(data: Path, recognizer: Path | None, n: int, weights: list[float], seed
     ]
     out = {}
     for w in weights:
-        reader = OCRReader(recognizer, use_lm=w > 0, lm_weight=w)
-        scores = evaluate_engine(lambda p, r=reader: r.read(images[p]).text, items)
-        out[str(w)] = scores["cer"]
-        print(
-            f"lm_weight {w:5.2f}  CER {scores['cer']:.4f}  ({scores['n_chars']} chars)", flush=True
-        )
+        for ratio in ratios if w > 0 else [0.0]:
+            reader = OCRReader(recognizer, use_lm=w > 0, lm_weight=w, min_ratio=ratio)
+            scores = evaluate_engine(lambda p, r=reader: r.read(images[p]).text, items)
+            out[f"{w}/{ratio}"] = scores["cer"]
+            print(
+                f"lm_weight {w:5.2f}  min_ratio {ratio:6.3f}  CER {scores['cer']:.4f}  "
+                f"({scores['n_chars']} chars)",
+                flush=True,
+            )
     return out
 
 
@@ -488,6 +503,18 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown(results: dict) -> str:
+    """The results as one markdown table (CER %, exact-match %, characters/s per set and engine)."""
+    rows = ["| set | engine | CER | line exact | chars/s |", "|---|---|---|---|---|"]
+    for name, row in results["sets"].items():
+        for engine, s in row.items():
+            rows.append(
+                f"| {name} | {engine} | {100 * s['cer']:.2f}% | {100 * s['exact']:.1f}% | "
+                f"{s['chars_per_s']:.0f} |"
+            )
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", nargs="?", choices=("build", "run", "tune"), default="run")
@@ -503,6 +530,7 @@ def main() -> None:
     parser.add_argument(
         "--weights", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0, 1.5]
     )
+    parser.add_argument("--ratios", type=float, nargs="+", default=[0.0, 0.001, 0.01, 0.05])
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument(
         "--engines",
@@ -512,13 +540,15 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--report", type=Path, default=None)
+    parser.add_argument("--markdown", action="store_true", help="With --report: a markdown table.")
     args = parser.parse_args()
     if args.report is not None:
-        print(report(json.loads(args.report.read_text("utf-8"))))
+        results = json.loads(args.report.read_text("utf-8"))
+        print(markdown(results) if args.markdown else report(results))
         return
     if args.command == "tune":
         data = args.data_dir or default_data_dir()
-        tune(data, args.recognizer, args.tune_lines, args.weights, args.seed)
+        tune(data, args.recognizer, args.tune_lines, args.weights, args.ratios, args.seed)
         return
     if args.command == "build":
         data = args.data_dir or default_data_dir()

@@ -410,7 +410,10 @@ def ocr_train(
     seed: int = typer.Option(0, help="Seed of the data, the augmentation and the weights."),
     width: int = typer.Option(64, help="Channels of the CNN's third stage."),
     hidden: int = typer.Option(512, help="Units of the dense hidden layer."),
-    augment: bool = typer.Option(True, help="Degrade the glyphs (BatchAugmenter defaults)."),
+    augmenter: str = typer.Option(
+        "default", help="Glyph degradations: default, strong (BatchAugmenter.strong) or none."
+    ),
+    init: Path | None = typer.Option(None, help="Continue from this recogniser folder."),
     threads: int = typer.Option(0, help="torch threads (0: torch's default)."),
     log_every: int = typer.Option(250, help="Log the loss every that many steps."),
 ) -> None:
@@ -428,6 +431,15 @@ def ocr_train(
     from .ocr.train import train_recognizer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    presets = {"default": BatchAugmenter, "strong": BatchAugmenter.strong, "none": None}
+    if augmenter not in presets:
+        _fail(ValueError(f"--augmenter must be one of {list(presets)}, got {augmenter!r}."))
+    augment = presets[augmenter]() if presets[augmenter] is not None else None
+    start_from = None
+    if init is not None:
+        from .ocr.model import Recognizer
+
+        start_from = Recognizer.from_disk(init)
     if threads > 0:
         torch.set_num_threads(threads)
     families = list(family) or list(ALLOWED_FAMILIES)
@@ -451,11 +463,12 @@ def ocr_train(
         batch_size=batch_size,
         lr=lr,
         seed=seed,
-        augmenter=BatchAugmenter() if augment else None,
+        augmenter=augment,
         log_every=log_every,
         callback=record,
         width=width,
         hidden=hidden,
+        init=start_from,
     )
     recognizer.to_disk(output)
     meta = {
@@ -465,7 +478,8 @@ def ocr_train(
         "batch_size": batch_size,
         "lr": lr,
         "seed": seed,
-        "augmenter": BatchAugmenter().to_dict() if augment else None,
+        "augmenter": augment.to_dict() if augment is not None else None,
+        "init": str(init) if init is not None else None,
         "seconds": round(time.time() - start, 1),
     }
     (Path(output) / "training.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -480,8 +494,11 @@ def ocr_build_lm(
     output: Path = typer.Argument(..., help="The model file to write (.npz)."),
     inputs: list[Path] = typer.Argument(..., help=".txt or .jsonl(.gz) files, one text a line."),
     text_key: str = typer.Option("text", help="The text field of .jsonl lines."),
-    dictionary: list[Path] = typer.Option(
-        [], "--dict", help="Also count each word of this word-frequency dictionary once."
+    dictionary: list[str] = typer.Option(
+        [],
+        "--dict",
+        help="Also count each word of this word-frequency dictionary once ('jieba': the jieba "
+        "package's dict.txt).",
     ),
     min_count: int = typer.Option(2, help="Drop bigrams seen fewer times (smaller file)."),
     max_bigrams: int = typer.Option(0, help="Keep at most this many bigrams (0: no limit)."),
@@ -495,6 +512,7 @@ def ocr_build_lm(
     from .ocr.charset import default_charset
     from .ocr.lm import BigramCounter
     from .tokenizer.dictionary import load_dictionary
+    from .tokenizer.train import default_dictionary_path
 
     counter = BigramCounter(charset=default_charset().chars)
     sources = []
@@ -502,16 +520,24 @@ def ocr_build_lm(
         for path in inputs:
             counter.update_files(path, text_key=text_key)
             sources.append({"file": str(path), "kind": "corpus"})
-        for path in dictionary:
+        for name in dictionary:
+            path = default_dictionary_path() if name == "jieba" else Path(name)
             counter.update(load_dictionary(path).words)
-            sources.append({"file": str(path), "kind": "dictionary words, each once"})
+            label = "jieba dict.txt (PyPI package jieba, MIT)" if name == "jieba" else name
+            sources.append(
+                {"file": str(path), "name": label, "kind": "dictionary words, each once"}
+            )
     except (DataFileError, OSError) as err:
         _fail(err)
     lm = counter.build().prune(min_count, max_bigrams=max_bigrams or None)
     lm.to_disk(output)
     card = {
         "sources": [
-            {**src, "sha256": hashlib.sha256(Path(src["file"]).read_bytes()).hexdigest()}
+            {
+                "name": src.get("name", Path(src["file"]).name),
+                "kind": src["kind"],
+                "sha256": hashlib.sha256(Path(src["file"]).read_bytes()).hexdigest(),
+            }
             for src in sources
         ],
         "vocab_size": lm.vocab_size,

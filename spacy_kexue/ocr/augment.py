@@ -304,6 +304,29 @@ class BatchAugmenter:
             flip_rate=(0.05, 0.05),
         )
 
+    @classmethod
+    def strong(cls) -> BatchAugmenter:
+        """Heavier degradations (for fine-tuning toward unseen fonts and poor scans)."""
+        return cls(
+            p_affine=0.7,
+            rotate_deg=3.0,
+            shear=0.15,
+            scale=(0.88, 1.12),
+            shift=0.04,
+            p_stroke=0.5,
+            p_lowres=0.4,
+            lowres=(14, 32),
+            p_blur=0.4,
+            blur_sigma=(0.3, 1.2),
+            p_contrast=0.6,
+            contrast=(0.4, 1.0),
+            background=0.25,
+            p_noise=0.5,
+            noise_sigma=(0.01, 0.1),
+            p_flip=0.4,
+            flip_rate=(0.0, 0.05),
+        )
+
     def to_dict(self) -> dict:
         """The settings as a JSON-friendly dict (``BatchAugmenter(**d)`` reads it back)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

@@ -94,6 +94,7 @@ WIDTH_PAIRS: dict[str, str] = {
 _FULL_MIN = 0.82
 _HALF_MAX = 0.7
 _GAP_CAP = 1.0
+_OTHER_WIDTH = 0.1
 
 
 class ReaderError(KexueError, ValueError):
@@ -230,6 +231,10 @@ class OCRReader:
         (default :class:`~spacy_kexue.ocr.layout.ProjectionLayout`).
     use_lm, lm_weight, top_k: the LM correction: on/off, the weight of the LM's log
         probabilities against the recogniser's, candidates per character.
+    min_ratio: a candidate goes to the LM only when its probability is at least this fraction
+        of the best one's: the LM may then choose between readings the recogniser hesitates
+        over, never overrule a confident one. 0 (the default, best on the tuning texts) lets
+        every top-k candidate through.
     max_pixels: images with more pixels are refused (decompression bombs); None: no limit.
     """
 
@@ -240,10 +245,13 @@ class OCRReader:
         *,
         layout: Callable[[np.ndarray], list[Line]] | None = None,
         use_lm: bool = True,
-        lm_weight: float = 0.5,
+        lm_weight: float = 0.75,
         top_k: int = 5,
+        min_ratio: float = 0.0,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ):
+        if not 0.0 <= min_ratio <= 1.0:
+            raise ReaderError(f"min_ratio must be in [0, 1], got {min_ratio}.")
         if top_k < 1:
             raise ReaderError(f"top_k must be >= 1, got {top_k}.")
         if not (lm_weight >= 0 and np.isfinite(lm_weight)):
@@ -259,6 +267,7 @@ class OCRReader:
         self.use_lm = bool(use_lm)
         self.lm_weight = float(lm_weight)
         self.top_k = int(top_k)
+        self.min_ratio = float(min_ratio)
         self.max_pixels = max_pixels
 
     # --------------------------------------------------------------- the models
@@ -278,14 +287,19 @@ class OCRReader:
 
     # ------------------------------------------------------------------ reading
 
+    def _grey_and_ink(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The grey image and the ink mask (the layout's own when it has an ``ink`` method)."""
+        grey = to_grey(image, method=getattr(self.layout, "grey_method", "contrast"))
+        layout_ink = getattr(self.layout, "ink", None)
+        ink = layout_ink(grey) if callable(layout_ink) else ProjectionLayout().ink(grey)
+        return grey, ink
+
     def glyphs(self, image: np.ndarray, lines: list[Line]) -> np.ndarray:
         """The normalised glyphs (uint8 ``(n, 48, 48)``) of every character box of ``lines``."""
-        layout_ink = getattr(self.layout, "ink", None)
-        grey = to_grey(image, method="contrast")
-        if callable(layout_ink):
-            ink = layout_ink(image)
-        else:  # another layout: the ProjectionLayout's ink mask
-            ink = ProjectionLayout().ink(image)
+        return self._glyphs(*self._grey_and_ink(image), lines)
+
+    @staticmethod
+    def _glyphs(grey: np.ndarray, ink: np.ndarray, lines: list[Line]) -> np.ndarray:
         out = []
         for line in lines:
             em, top = _line_em(line)
@@ -306,28 +320,33 @@ class OCRReader:
         without text gives an :class:`OCRResult` without lines."""
         arr = load_image(image, max_pixels=self.max_pixels)
         height, width = arr.shape[:2]
-        lines = self.layout(arr)
+        grey, ink = self._grey_and_ink(arr)
+        # the ProjectionLayout takes the mask it made (one binarisation per image)
+        lines = self.layout(ink if callable(getattr(self.layout, "ink", None)) else arr)
         lines = [line for line in lines if line.chars]
         if not lines:
             return OCRResult(lines=[], size=(width, height))
-        glyphs = self.glyphs(arr, lines)
-        probs = self.recognizer.predict(glyphs)
+        probs = self.recognizer.predict(self._glyphs(grey, ink, lines))
         charset = self.recognizer.charset
         k = max(1, min(self.top_k, probs.shape[1]))
-        order = np.argsort(-probs, axis=1, kind="stable")[:, : k + 2]
+        order = _top_ids(probs, min(k + 2, probs.shape[1]))
         out: list[OCRLine] = []
         pos = 0
         for line in lines:
             em, _ = _line_em(line)
             n = len(line.chars)
+            raw = [
+                [(charset.char(int(j)), float(probs[pos + i, j])) for j in order[pos + i]]
+                for i in range(n)
+            ]
             candidates = []
             for i in range(n):
-                row = probs[pos + i]
-                cands = self._width_rule(
-                    [(charset.char(int(j)), float(row[j])) for j in order[pos + i]],
-                    cell_width(line.chars, i, em),
-                )
-                candidates.append(cands[:k])
+                room = cell_width(line.chars, i, em)
+                if room is None:  # a line end: the neighbour's kind decides
+                    room = _room_from_neighbour(raw, i)
+                cands = self._width_rule(raw[i], room)[:k]
+                floor = cands[0][1] * self.min_ratio
+                candidates.append([c for c in cands if c[1] >= floor] or cands[:1])
             pos += n
             if self.use_lm and self.lm is not None:
                 from .lm import viterbi
@@ -347,7 +366,9 @@ class OCRReader:
     @staticmethod
     def _width_rule(cands: list[tuple[str, float]], width: float | None) -> list[tuple[str, float]]:
         """Map each candidate to its full-width or ASCII form as the mark's room says (merging
-        the probabilities of a pair), best first."""
+        the probabilities of a pair), best first. A mark of the other width without a
+        look-alike (``.`` in a full cell, ``、`` in a narrow one) keeps a tenth of its
+        probability."""
         if width is None or _HALF_MAX < width < _FULL_MIN:
             target = None
         else:
@@ -358,6 +379,10 @@ class OCRReader:
                 ch = WIDTH_PAIRS[ch]
             elif target == "full" and ch in _FULL_OF:
                 ch = _FULL_OF[ch]
+            elif target is not None and _kind(ch) == (
+                "punct_ascii" if target == "full" else "punct_full"
+            ):
+                p *= _OTHER_WIDTH
             merged[ch] = merged.get(ch, 0.0) + p
         return sorted(merged.items(), key=lambda item: -item[1])
 
@@ -395,6 +420,7 @@ class OCRReader:
             "use_lm": self.use_lm,
             "lm_weight": self.lm_weight,
             "top_k": self.top_k,
+            "min_ratio": self.min_ratio,
             "max_pixels": self.max_pixels,
         }
 
@@ -450,14 +476,48 @@ class OCRReader:
 _FULL_OF = {half: full for full, half in WIDTH_PAIRS.items()}
 
 
+def _top_ids(probs: np.ndarray, k: int) -> np.ndarray:
+    """The ids of each row's ``k`` largest probabilities, best first (a partial sort: the
+    recogniser has thousands of classes and the reader needs a handful)."""
+    part = np.argpartition(-probs, k - 1, axis=1)[:, :k]
+    vals = np.take_along_axis(probs, part, axis=1)
+    rank = np.argsort(-vals, axis=1, kind="stable")
+    return np.take_along_axis(part, rank, axis=1)
+
+
+def _kind(ch: str) -> str | None:
+    """:func:`~spacy_kexue.ocr.charset.char_kind` of a recognised character; None for an empty
+    string or a character without a kind (whitespace)."""
+    if len(ch) != 1 or ch.isspace():
+        return None
+    try:
+        return char_kind(ch)
+    except ValueError:
+        return None
+
+
+def _room_from_neighbour(raw: list[list[tuple[str, float]]], i: int) -> float | None:
+    """At a line end the room of a mark is unknown: full width (1.0) next to an ideograph or a
+    full-width mark, ASCII (0.0) next to a Latin letter, digit or ASCII mark, else None."""
+    j = i - 1 if i > 0 else i + 1
+    if not 0 <= j < len(raw) or not raw[j]:
+        return None
+    kind = _kind(raw[j][0][0])
+    if kind in ("cjk", "punct_full"):
+        return 1.0
+    if kind in ("latin", "digit", "punct_ascii"):
+        return 0.0
+    return None
+
+
 def _join(chars: list[OCRChar], space_before: list[bool]) -> str:
     parts: list[str] = []
     for i, c in enumerate(chars):
         if (
             i
             and space_before[i]
-            and char_kind(chars[i - 1].text[-1:] or " ") in ("latin", "digit")
-            and char_kind(c.text[:1] or " ") in ("latin", "digit")
+            and _kind(chars[i - 1].text[-1:]) in ("latin", "digit")
+            and _kind(c.text[:1]) in ("latin", "digit")
         ):
             parts.append(" ")
         parts.append(c.text)
@@ -481,8 +541,9 @@ def build_ocr_reader(
     lm: str | None = "default",
     layout: Callable[[np.ndarray], list[Line]] | None = None,
     use_lm: bool = True,
-    lm_weight: float = 0.5,
+    lm_weight: float = 0.75,
     top_k: int = 5,
+    min_ratio: float = 0.0,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> OCRReader:
     """``spacy_kexue.OCRReader.v1`` (misc registry): an :class:`OCRReader` from a config.
@@ -498,6 +559,7 @@ def build_ocr_reader(
         use_lm=use_lm,
         lm_weight=lm_weight,
         top_k=top_k,
+        min_ratio=min_ratio,
         max_pixels=max_pixels,
     )
 

@@ -188,6 +188,17 @@ def _as_ink_image(crop: np.ndarray, name: str = "crop") -> np.ndarray:
     return crop
 
 
+def _tight_ink(crop: np.ndarray, threshold: int) -> tuple[np.ndarray, int] | None:
+    """``crop`` (checked) cut to the box of its pixels above ``threshold``, and the box's first
+    row in ``crop``; None when there is no ink."""
+    arr = _as_ink_image(crop)
+    bbox = _ink_bbox(arr, threshold)
+    if bbox is None:
+        return None
+    x0, y0, x1, y1 = bbox
+    return arr[y0:y1, x0:x1], y0
+
+
 def normalize_glyph(
     crop: np.ndarray,
     size: int = 48,
@@ -212,13 +223,11 @@ def normalize_glyph(
 
     if not 1 <= inner <= size:
         raise GlyphError(f"Need 1 <= inner <= size, got inner={inner}, size={size}.")
-    arr = _as_ink_image(crop)
     out = np.zeros((size, size), dtype=np.uint8)
-    bbox = _ink_bbox(arr, threshold)
-    if bbox is None:
+    tight = _tight_ink(crop, threshold)
+    if tight is None:
         return out
-    x0, y0, x1, y1 = bbox
-    ink = arr[y0:y1, x0:x1]
+    ink, _ = tight
     h, w = ink.shape
     scale = inner / max(h, w)
     new_w, new_h = max(1, min(inner, round(w * scale))), max(1, min(inner, round(h * scale)))
@@ -264,13 +273,11 @@ def normalize_em(
     lo, hi = window
     if not hi > lo:
         raise GlyphError(f"window must be (top, bottom) with bottom > top, got {window!r}.")
-    arr = _as_ink_image(crop)
     out = np.zeros((size, size), dtype=np.uint8)
-    bbox = _ink_bbox(arr, threshold)
-    if bbox is None:
+    tight = _tight_ink(crop, threshold)
+    if tight is None:
         return out
-    x0, y0, x1, y1 = bbox
-    ink = arr[y0:y1, x0:x1]
+    ink, y0 = tight
     h, w = ink.shape
     scale = size / ((hi - lo) * em_px)  # output pixels per input pixel
     top = (top_em + y0 / em_px - lo) * em_px * scale

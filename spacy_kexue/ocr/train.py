@@ -239,6 +239,7 @@ def train_recognizer(
     weight_decay: float = 0.0,
     warmup: int | None = None,
     font_px: Sequence[int] = BANK_FONT_PX,
+    init: Recognizer | None = None,
 ) -> Recognizer:
     """Train a :class:`~spacy_kexue.ocr.model.Recognizer` for ``charset`` on glyphs rendered from
     ``fonts`` (allowed fonts only) and return it (in eval mode).
@@ -258,6 +259,8 @@ def train_recognizer(
     width, hidden, dropout: the network's settings (:func:`~spacy_kexue.ocr.model.build_glyph_cnn`).
     weight_decay: Adam's L2 penalty.
     font_px: the sizes the glyph bank renders each character at.
+    init: continue from this recogniser's weights (same charset; its network settings win over
+        ``width``, ``hidden`` and ``dropout``) instead of a fresh initialisation.
     """
     import torch
     import torch.nn.functional as F
@@ -289,7 +292,13 @@ def train_recognizer(
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = build_glyph_cnn(len(charset), width=width, hidden=hidden, dropout=dropout)
+        if init is not None:
+            if init.charset != charset:
+                raise ValueError("init: the recogniser was trained for another character set.")
+            net = build_glyph_cnn(**init.net.config())
+            net.load_state_dict(init.net.state_dict())
+        else:
+            net = build_glyph_cnn(len(charset), width=width, hidden=hidden, dropout=dropout)
         recognizer = Recognizer(charset, net)
         opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
         net.train()

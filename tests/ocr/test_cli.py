@@ -109,7 +109,7 @@ def test_build_lm_writes_model_and_card(tmp_path):
     lm = BigramLM.from_disk(out)
     assert lm.bigram_count("电", "视") == 2
     card = json.loads((tmp_path / "lm.npz.json").read_text("utf-8"))
-    assert card["sources"][0]["file"] == str(corpus) and len(card["sources"][0]["sha256"]) == 64
+    assert card["sources"][0]["name"] == "corpus.txt" and len(card["sources"][0]["sha256"]) == 64
     missing = runner.invoke(app, ["ocr", "build-lm", str(out), str(tmp_path / "nope.txt")])
     assert missing.exit_code == 1 and "nope.txt" in missing.stderr
 
@@ -120,3 +120,10 @@ def test_train_refuses_unknown_and_reserved_families(tmp_path):
     )
     assert result.exit_code == 1
     assert "AR PL UKai" in result.stderr
+
+
+def test_train_refuses_an_unknown_augmenter(tmp_path):
+    result = runner.invoke(
+        app, ["ocr", "train", str(tmp_path / "m"), "--augmenter", "wild", "--steps", "1"]
+    )
+    assert result.exit_code == 1 and "--augmenter" in result.stderr

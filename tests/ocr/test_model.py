@@ -207,3 +207,18 @@ def test_training_deterministic_by_seed(charset, font):
     a, b, c = run(5), run(5), run(6)
     assert np.array_equal(a.predict(glyphs), b.predict(glyphs))
     assert not np.array_equal(a.predict(glyphs), c.predict(glyphs))
+
+
+def test_training_continues_from_init(trained, charset, font):
+    rec, _ = trained
+    glyphs = GlyphDataset(charset, [font], batch_size=20, seed=7).batch(0)[0]
+    before = rec.predict(glyphs)
+    # one update at a tiny learning rate: close to the start, not a fresh network
+    cont = train_recognizer(
+        charset, [font], steps=1, batch_size=4, lr=1e-7, seed=3, init=rec, log_every=10
+    )
+    assert cont.net.config() == rec.net.config()
+    assert np.abs(cont.predict(glyphs) - before).max() < 0.05
+    assert np.array_equal(rec.predict(glyphs), before)  # the init itself is left alone
+    with pytest.raises(ValueError, match="character set"):
+        train_recognizer(Charset("的一"), [font], steps=1, batch_size=2, init=rec)

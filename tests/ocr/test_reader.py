@@ -236,3 +236,41 @@ def test_docs_with_two_processes(reader, font):
 
 def test_tiny_charset_is_what_the_fixture_trained(tiny_recognizer):
     assert "".join(tiny_recognizer[0].charset.chars) == CHARS
+
+
+def test_marks_of_the_other_width_are_demoted():
+    rule = OCRReader._width_rule
+    # a full cell: an ASCII mark without a look-alike drops below the full-width one
+    assert rule([(".", 0.6), ("。", 0.4)], 1.0)[0][0] == "。"
+    assert rule([(".", 0.6), ("。", 0.4)], 0.4)[0][0] == "."
+    assert rule([("、", 0.6), (".", 0.4)], 0.4)[0][0] == "."
+    # letters and ideographs are never demoted
+    assert rule([("l", 0.6), ("丨", 0.4)], 1.0)[0][0] == "l"
+
+
+def test_line_end_marks_follow_their_neighbour():
+    from spacy_kexue.ocr.reader import _room_from_neighbour
+
+    raw = [[("好", 0.9)], [(",", 0.5), ("，", 0.5)]]
+    assert _room_from_neighbour(raw, 1) == 1.0  # after an ideograph: full width
+    assert OCRReader._width_rule(raw[1], _room_from_neighbour(raw, 1))[0][0] == "，"
+    raw = [[("9", 0.9)], [("，", 0.6), (",", 0.4)]]
+    assert _room_from_neighbour(raw, 1) == 0.0  # after a digit: ASCII
+    assert OCRReader._width_rule(raw[1], 0.0)[0][0] == ","
+    assert _room_from_neighbour([[("，", 1.0)]], 0) is None  # nothing beside it
+
+
+def test_min_ratio_one_leaves_the_recogniser_alone(tiny_recognizer, font):
+    from spacy_kexue.ocr.lm import BigramLM
+
+    # an LM that has only ever seen 大大大: with a heavy weight it rewrites the line
+    lm = BigramLM.build(["大大大大大大"] * 50, charset=CHARS)
+    image, _ = render_line(LINES[1], font, font_px=28)
+    plain = OCRReader(tiny_recognizer[0], None, use_lm=False).read(image).text
+    pushed = OCRReader(tiny_recognizer[0], lm, lm_weight=50.0, top_k=20).read(image).text
+    gated = OCRReader(tiny_recognizer[0], lm, lm_weight=50.0, top_k=20, min_ratio=1.0)
+    assert plain == LINES[1]
+    assert pushed != plain
+    assert gated.read(image).text == plain
+    with pytest.raises(ReaderError):
+        OCRReader(tiny_recognizer[0], lm, min_ratio=1.5)
