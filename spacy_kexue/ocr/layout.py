@@ -38,6 +38,7 @@ All boxes are half-open pixel boxes ``[x0, x1) x [y0, y1)``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,9 +49,13 @@ __all__ = [
     "Box",
     "LayoutError",
     "Line",
+    "ProjectionChars",
     "ProjectionLayout",
+    "ProjectionLines",
     "binarize",
+    "build_projection_chars",
     "build_projection_layout",
+    "build_projection_lines",
     "despeckle",
     "estimate_char_height",
     "find_lines",
@@ -955,6 +960,117 @@ def _ellipsis(group: list[_Atom], model: _LineModel) -> bool:
 
 
 # ---------------------------------------------------------------------------
+# the two stages, each registered and replaceable
+
+
+def _settings_repr(obj: object) -> str:
+    """``Name(setting=value, ...)`` from the object's attributes (equal settings, equal repr)."""
+    args = ", ".join(f"{k}={v!r}" for k, v in vars(obj).items())
+    return f"{type(obj).__name__}({args})"
+
+
+class ProjectionLines:
+    """Stage 1: text lines of an ink mask by row projections (:func:`find_lines`).
+
+    Call it with a bool ink mask; it returns line boxes top to bottom. Registered as
+    ``spacy_kexue.ProjectionLines.v1``; any callable ``mask -> list[Box]`` can replace it
+    (``ProjectionLayout(line_finder=...)``).
+    """
+
+    def __init__(
+        self, *, min_height: int = 4, row_fraction: float = 0.002, merge_gap: float = 0.4
+    ) -> None:
+        self.min_height = min_height
+        self.row_fraction = row_fraction
+        self.merge_gap = merge_gap
+
+    def __repr__(self) -> str:
+        return _settings_repr(self)
+
+    def __call__(self, ink: np.ndarray) -> list[Box]:
+        return find_lines(
+            ink,
+            min_height=self.min_height,
+            row_fraction=self.row_fraction,
+            merge_gap=self.merge_gap,
+            denoise=False,
+        )
+
+
+class ProjectionChars:
+    """Stage 2: character boxes of one line's ink mask by column projections, with the CJK /
+    Latin width rules (:func:`estimate_char_height`, :func:`split_chars`).
+
+    Call it with the bool ink mask of one line; it returns ``(boxes, space_before,
+    char_height)`` with boxes relative to the crop. Registered as
+    ``spacy_kexue.ProjectionChars.v1``; any callable with that contract can replace it
+    (``ProjectionLayout(char_splitter=...)``).
+    """
+
+    def __init__(
+        self,
+        *,
+        cjk_min_width: float = 0.75,
+        cjk_max_width: float = 1.1,
+        cjk_min_height: float = 0.85,
+        bottom_tolerance: float = 0.1,
+        wide: float = 1.15,
+        space_gap: float = 0.25,
+        space_ratio: float = 2.0,
+    ) -> None:
+        if not 0 < cjk_min_width <= cjk_max_width:
+            raise LayoutError(
+                f"ProjectionChars: need 0 < cjk_min_width <= cjk_max_width, got "
+                f"{cjk_min_width} and {cjk_max_width}."
+            )
+        self.cjk_min_width = cjk_min_width
+        self.cjk_max_width = cjk_max_width
+        self.cjk_min_height = cjk_min_height
+        self.bottom_tolerance = bottom_tolerance
+        self.wide = wide
+        self.space_gap = space_gap
+        self.space_ratio = space_ratio
+
+    def __repr__(self) -> str:
+        return _settings_repr(self)
+
+    def __call__(self, ink_line: np.ndarray) -> tuple[list[Box], list[bool], float]:
+        h = estimate_char_height(ink_line)
+        flags: list[bool] = []
+        boxes = split_chars(ink_line, line_height=h, spaces=flags, **vars(self))
+        return boxes, flags, h
+
+
+def build_projection_lines(
+    *, min_height: int = 4, row_fraction: float = 0.002, merge_gap: float = 0.4
+) -> ProjectionLines:
+    """``spacy_kexue.ProjectionLines.v1`` (misc registry): :class:`ProjectionLines`."""
+    return ProjectionLines(min_height=min_height, row_fraction=row_fraction, merge_gap=merge_gap)
+
+
+def build_projection_chars(
+    *,
+    cjk_min_width: float = 0.75,
+    cjk_max_width: float = 1.1,
+    cjk_min_height: float = 0.85,
+    bottom_tolerance: float = 0.1,
+    wide: float = 1.15,
+    space_gap: float = 0.25,
+    space_ratio: float = 2.0,
+) -> ProjectionChars:
+    """``spacy_kexue.ProjectionChars.v1`` (misc registry): :class:`ProjectionChars`."""
+    return ProjectionChars(
+        cjk_min_width=cjk_min_width,
+        cjk_max_width=cjk_max_width,
+        cjk_min_height=cjk_min_height,
+        bottom_tolerance=bottom_tolerance,
+        wide=wide,
+        space_gap=space_gap,
+        space_ratio=space_ratio,
+    )
+
+
+# ---------------------------------------------------------------------------
 # the registered layout
 
 
@@ -969,7 +1085,11 @@ class ProjectionLayout:
     :func:`binarize`, :func:`find_lines` and :func:`split_chars`; the defaults are the
     tuned values. Registered as ``spacy_kexue.ProjectionLayout.v1`` (misc registry,
     :func:`build_projection_layout`); another layout is any callable with the same
-    call signature.
+    call signature. Its two stages are replaceable on their own: ``line_finder`` (default
+    :class:`ProjectionLines` with ``min_line_height``, ``row_fraction``, ``merge_gap``) and
+    ``char_splitter`` (default :class:`ProjectionChars` with the width-rule thresholds),
+    registered as ``spacy_kexue.ProjectionLines.v1`` and ``spacy_kexue.ProjectionChars.v1``;
+    a given stage replaces the thresholds of the built-in one.
     """
 
     def __init__(
@@ -990,6 +1110,8 @@ class ProjectionLayout:
         wide: float = 1.15,
         space_gap: float = 0.25,
         space_ratio: float = 2.0,
+        line_finder: Callable[[np.ndarray], list[Box]] | None = None,
+        char_splitter: Callable[[np.ndarray], tuple[list[Box], list[bool], float]] | None = None,
     ) -> None:
         if grey_method not in _GREY_METHODS:
             raise LayoutError(
@@ -1020,10 +1142,22 @@ class ProjectionLayout:
         self.wide = wide
         self.space_gap = space_gap
         self.space_ratio = space_ratio
+        # the two stages: given, or built from the thresholds above
+        self.line_finder = line_finder or ProjectionLines(
+            min_height=min_line_height, row_fraction=row_fraction, merge_gap=merge_gap
+        )
+        self.char_splitter = char_splitter or ProjectionChars(
+            cjk_min_width=cjk_min_width,
+            cjk_max_width=cjk_max_width,
+            cjk_min_height=cjk_min_height,
+            bottom_tolerance=bottom_tolerance,
+            wide=wide,
+            space_gap=space_gap,
+            space_ratio=space_ratio,
+        )
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"ProjectionLayout({args})"
+        return _settings_repr(self)
 
     def ink(self, image: np.ndarray) -> np.ndarray:
         """The ink mask the layout works on (grey, binarised, despeckled)."""
@@ -1044,28 +1178,9 @@ class ProjectionLayout:
         """Lines (top to bottom) with character boxes (left to right) of an image array."""
         ink = self.ink(image)
         out: list[Line] = []
-        for lbox in find_lines(
-            ink,
-            min_height=self.min_line_height,
-            row_fraction=self.row_fraction,
-            merge_gap=self.merge_gap,
-            denoise=False,
-        ):
+        for lbox in self.line_finder(ink):
             crop = ink[lbox.y0 : lbox.y1, lbox.x0 : lbox.x1]
-            h = estimate_char_height(crop)
-            flags: list[bool] = []
-            chars = split_chars(
-                crop,
-                line_height=h,
-                cjk_min_width=self.cjk_min_width,
-                cjk_max_width=self.cjk_max_width,
-                cjk_min_height=self.cjk_min_height,
-                bottom_tolerance=self.bottom_tolerance,
-                wide=self.wide,
-                space_gap=self.space_gap,
-                space_ratio=self.space_ratio,
-                spaces=flags,
-            )
+            chars, flags, h = self.char_splitter(crop)
             if not chars:
                 continue
             chars = [c.shift(lbox.x0, lbox.y0) for c in chars]
@@ -1096,6 +1211,8 @@ def build_projection_layout(
     wide: float = 1.15,
     space_gap: float = 0.25,
     space_ratio: float = 2.0,
+    line_finder: Callable[[np.ndarray], list[Box]] | None = None,
+    char_splitter: Callable[[np.ndarray], tuple[list[Box], list[bool], float]] | None = None,
 ) -> ProjectionLayout:
     """Build a :class:`ProjectionLayout`: ``spacy_kexue.ProjectionLayout.v1`` in the
     ``misc`` registry (entry point group ``spacy_misc``). The keyword arguments and their
@@ -1116,4 +1233,6 @@ def build_projection_layout(
         wide=wide,
         space_gap=space_gap,
         space_ratio=space_ratio,
+        line_finder=line_finder,
+        char_splitter=char_splitter,
     )

@@ -489,3 +489,51 @@ def test_layout_and_lines_pickle(layout):
     assert repr(clone) == repr(layout)
     assert clone(img) == lines
     assert pickle.loads(pickle.dumps(lines)) == lines
+
+
+def test_both_stages_are_registered_and_replaceable():
+    from spacy.util import registry
+    from thinc.api import Config
+
+    from spacy_kexue.ocr.layout import (
+        ProjectionChars,
+        ProjectionLines,
+        build_projection_chars,
+        build_projection_lines,
+    )
+
+    ink = np.zeros((40, 120), dtype=bool)
+    ink[5:15, 10:20] = ink[5:15, 30:40] = ink[25:35, 10:20] = True
+    default = ProjectionLayout()(ink)
+    assert len(default) == 2 and [len(line.chars) for line in default] == [2, 1]
+    # a line finder that sees one line only, a splitter that keeps each line whole
+    one_line = ProjectionLayout(line_finder=lambda mask: [Box(0, 0, 120, 20)])
+    assert len(one_line(ink)) == 1
+    whole = ProjectionLayout(
+        char_splitter=lambda crop: ([Box(0, 0, crop.shape[1], crop.shape[0])], [False], 10.0)
+    )
+    assert [len(line.chars) for line in whole(ink)] == [1, 1]
+    # the built-in stages are the registered ones, with the same defaults
+    assert isinstance(ProjectionLayout().line_finder, ProjectionLines)
+    assert vars(build_projection_chars()) == vars(ProjectionLayout().char_splitter)
+    assert vars(build_projection_lines(merge_gap=0.5)) == vars(
+        ProjectionLayout(merge_gap=0.5).line_finder
+    )
+    names = {
+        "spacy_kexue.ProjectionLayout.v1": build_projection_layout,
+        "spacy_kexue.ProjectionLines.v1": build_projection_lines,
+        "spacy_kexue.ProjectionChars.v1": build_projection_chars,
+    }
+    for name, func in names.items():
+        if name not in registry.misc:  # entry points not installed yet: register for the test
+            registry.misc.register(name, func=func)
+    cfg = Config().from_str(
+        '[layout]\n@misc = "spacy_kexue.ProjectionLayout.v1"\n\n'
+        '[layout.char_splitter]\n@misc = "spacy_kexue.ProjectionChars.v1"\nspace_gap = 0.4\n\n'
+        '[layout.line_finder]\n@misc = "spacy_kexue.ProjectionLines.v1"\nmin_height = 3\n'
+    )
+    layout = registry.resolve(cfg)["layout"]
+    assert layout.char_splitter.space_gap == 0.4 and layout.line_finder.min_height == 3
+    assert [len(line.chars) for line in layout(ink)] == [2, 1]
+    with pytest.raises(LayoutError, match="cjk_min_width"):
+        ProjectionChars(cjk_min_width=2.0, cjk_max_width=1.0)

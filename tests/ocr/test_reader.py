@@ -274,3 +274,19 @@ def test_min_ratio_one_leaves_the_recogniser_alone(tiny_recognizer, font):
     assert gated.read(image).text == plain
     with pytest.raises(ReaderError):
         OCRReader(tiny_recognizer[0], lm, min_ratio=1.5)
+
+
+def test_shipped_config_resolves(tiny_recognizer, font, tmp_path):
+    from pathlib import Path
+
+    from spacy_kexue.ocr.layout import ProjectionChars, ProjectionLines
+    from spacy_kexue.ocr.reader import load_reader_config
+
+    tiny_recognizer[0].to_disk(tmp_path / "rec")
+    cfg = Path(__file__).resolve().parents[2] / "configs" / "ocr.cfg"
+    reader = load_reader_config(cfg, {"paths.recognizer": str(tmp_path / "rec"), "paths.lm": None})
+    assert isinstance(reader.layout.line_finder, ProjectionLines)
+    assert isinstance(reader.layout.char_splitter, ProjectionChars)
+    assert reader.lm is None and reader.lm_weight == 0.75
+    image, _ = render_line(LINES[2], font, font_px=28)
+    assert reader.read(image).text == LINES[2]
