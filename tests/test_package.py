@@ -107,3 +107,26 @@ def test_ci_runs_the_readme_test_command(repo_root):
     ci = (repo_root / ".ci" / "run").read_text(encoding="utf8")
     assert "<!-- test-command -->" in readme and "<!-- test-command -->" in ci
     assert "<!-- main-command -->" in readme
+
+
+def test_package_data_ships_the_ocr_reader():
+    """A plain (non-editable) install must carry spacy_kexue/ocr/default: every file there
+    matches a package_data pattern of setup.cfg."""
+    import configparser
+    import fnmatch
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = configparser.ConfigParser()
+    cfg.read(root / "setup.cfg", encoding="utf-8")
+    patterns = cfg["options.package_data"]
+    package = root / "spacy_kexue" / "ocr"
+    ocr_patterns = [p.strip() for p in patterns["spacy_kexue.ocr"].split(",")]
+    files = [p for p in (package / "default").rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        rel = path.relative_to(package).as_posix()
+        # setuptools globs: "*" stays within one folder
+        assert any(
+            fnmatch.fnmatchcase(rel, p) and rel.count("/") == p.count("/") for p in ocr_patterns
+        ), rel
