@@ -589,6 +589,7 @@ def ocr_read(
     from .ocr.imageio import ImageError
 
     reader = _ocr_reader(model, no_lm, lm_weight, config)
+    nlp = _load_nlp(pipeline) if show is not None and pipeline else None
     failed = 0
     for n, image in enumerate(images, start=1):
         try:
@@ -607,7 +608,7 @@ def ocr_read(
             from .ocr.show import draw_result
 
             out = show if len(images) == 1 else show.with_name(f"{show.stem}-{n}{show.suffix}")
-            draw_result(image, result, out, nlp=_load_nlp(pipeline) if pipeline else None)
+            draw_result(image, result, out, nlp=nlp)
             typer.echo(f"Boxes drawn into {out}", err=True)
     if failed:
         raise typer.Exit(1)
