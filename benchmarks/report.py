@@ -392,6 +392,14 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: Path) -> Path:
+    """Write ``fig`` to ``path`` (PNG) and free it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_segmentation(open_data: dict | None, closed_data: dict | None, path: Path) -> Path | None:
     """PKU F1 against chars/s for every system; ours (``kexue*``) in one colour."""
     points = []
@@ -431,10 +439,7 @@ def plot_segmentation(open_data: dict | None, closed_data: dict | None, path: Pa
     ax.set_title("Segmentation: F1 vs throughput")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_sentiment(data: dict | None, path: Path) -> Path | None:
@@ -477,10 +482,7 @@ def plot_sentiment(data: dict | None, path: Path) -> Path | None:
     ax.set_title("Sentiment accuracy per loss and granularity")
     ax.legend(fontsize=8)
     ax.grid(True, axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_ocr(data: dict | None, path: Path) -> Path | None:
@@ -513,10 +515,7 @@ def plot_ocr(data: dict | None, path: Path) -> Path | None:
     ax.set_title("OCR character error rate per set and engine")
     ax.legend(fontsize=8)
     ax.grid(True, axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 # --------------------------------------------------------------------------- report
