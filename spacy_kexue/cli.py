@@ -661,8 +661,14 @@ def explain(
         None, help="states (Su's formula, the default) or occlusion (leave-one-out, slower)."
     ),
     top: int = typer.Option(5, min=0, help="How many of the most salient tokens to list."),
+    neighbours: int = typer.Option(
+        0,
+        min=0,
+        help="Also list each text's N nearest other texts by document vector (kexue_vae).",
+    ),
 ) -> None:
-    """Which words drove the sentiment: prediction, top tokens and every token's saliency."""
+    """Which words drove the sentiment: prediction, top tokens and every token's saliency;
+    with --neighbours, the texts nearest to each by the BN-VAE document vector."""
     import sys
 
     from .saliency import render_saliency
@@ -682,16 +688,38 @@ def explain(
             check_text(text)
     except ValueError as err:
         _fail(err)
+    if neighbours:
+        from .vae.component import KexueVAE
+
+        if not any(isinstance(p, KexueVAE) for _, p in nlp.pipeline):
+            _fail(ValueError(f"--neighbours needs a kexue_vae component; {model} has none."))
     docs = list(nlp.pipe(texts))
-    for doc in docs:
+    nearest = _nearest(docs, neighbours) if neighbours else None
+    for i, doc in enumerate(docs):
         label = max(doc.cats, key=doc.cats.get)
         typer.echo(f"{label} {doc.cats[label]:.3f}  {doc.text}")
         salient = "  ".join(f"{t.text}({t._.saliency:+.3f})" for t in doc._.salient(top))
         typer.echo(f"  top {top}: {salient}")
         typer.echo("  " + " ".join(f"{t.text}/{t._.saliency:+.3f}" for t in doc if not t.is_space))
+        for j, cosine in nearest[i] if nearest is not None else ():
+            typer.echo(f"  nearest ({cosine:+.3f}): {docs[j].text}")
     if html is not None:
         html.write_text(render_saliency(docs), encoding="utf-8")
         typer.echo(f"Wrote {html}")
+
+
+def _nearest(docs: list, n: int) -> list[list[tuple[int, float]]]:
+    """For each doc, the ``n`` other docs with the most similar ``doc._.vae_vector`` (cosine)."""
+    import numpy as np
+
+    if len(docs) < 2:
+        return [[] for _ in docs]
+    vectors = np.stack([np.asarray(d._.vae_vector, dtype=np.float64) for d in docs])
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    order = np.argsort(-sims, axis=1, kind="stable")[:, : min(n, len(docs) - 1)]
+    return [[(int(j), float(sims[i, j])) for j in row] for i, row in enumerate(order)]
 
 
 def _fail(err: Exception) -> None:

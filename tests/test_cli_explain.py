@@ -146,3 +146,25 @@ def test_stdin(models):
     assert result.exit_code == 0, result.output
     assert output_lines(result) == [x.rstrip() for x in expected_lines(models["plain"], lines)]
     assert output_lines(result)[3].startswith(("POSITIVE ", "NEGATIVE "))  # the empty line
+
+
+def test_neighbours_by_document_vector():
+    """With the shipped pipeline, each text's nearest other text is the one whose BN-VAE
+    vector is most similar (doc._.vae_similarity, computed in-process)."""
+    texts = ["这家酒店服务很好，早餐也丰富", "手机电池太差了，不推荐", "酒店的房间很干净，服务周到"]
+    result = explain("-", "--neighbours", "1", input="\n".join(texts) + "\n")
+    assert result.exit_code == 0, result.output
+    nearest = [line for line in result.stdout.splitlines() if "nearest (" in line]
+    assert len(nearest) == len(texts)
+    docs = list(spacy.load("zh_kexue_sm").pipe(texts))
+    for i, (doc, line) in enumerate(zip(docs, nearest, strict=True)):
+        others = [j for j in range(len(docs)) if j != i]
+        best = max(others, key=lambda j: doc._.vae_similarity(docs[j]))
+        assert line.endswith(texts[best])
+        assert f"{doc._.vae_similarity(docs[best]):+.3f}" in line
+
+
+def test_neighbours_need_a_vae(models):
+    result = explain(TEXTS[0], TEXTS[1], "--model", str(models["plain"]), "--neighbours", "1")
+    assert result.exit_code == 1
+    assert "kexue_vae" in result.stderr

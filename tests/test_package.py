@@ -130,3 +130,24 @@ def test_package_data_ships_the_ocr_reader():
         assert any(
             fnmatch.fnmatchcase(rel, p) and rel.count("/") == p.count("/") for p in ocr_patterns
         ), rel
+
+
+def test_readme_main_command_runs(repo_root):
+    """The README's main command, after its install step, runs on the installed pipeline and
+    shows the sentiment, salient words, tokens and nearest neighbours."""
+    import os
+    import re
+
+    readme = (repo_root / "README.md").read_text(encoding="utf8")
+    block = re.search(r"<!-- main-command -->\s*```bash\n(.*?)\n```", readme, re.S)
+    assert block, "no main-command block in README.md"
+    install, sep, job = block.group(1).partition(" && ")
+    assert install.startswith("pip install") and sep
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+    proc = subprocess.run(
+        job, shell=True, capture_output=True, text=True, timeout=300, env=env, cwd=repo_root
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert re.search(r"^(POSITIVE|NEGATIVE) \d\.\d{3}  ", out, re.M)
+    assert "top 5:" in out and out.count("nearest (") == 3
