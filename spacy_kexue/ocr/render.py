@@ -2,22 +2,23 @@
 
 Conventions:
 
-- Glyph images (:func:`normalize_glyph`, :func:`render_glyph`, :func:`glyph_crop`) are 2-D
-  ``uint8`` arrays with **ink = 255 on a 0 background** (the model's input polarity). Whatever
-  the polarity of a page, the layout turns a character's cut into this form before
-  :func:`normalize_glyph`.
+- Glyph images (:func:`normalize_em`, :func:`normalize_glyph`, :func:`render_glyph`,
+  :func:`glyph_crop`) are 2-D ``uint8`` arrays with **ink = 255 on a 0 background** (the model's
+  input polarity). Whatever the polarity of a page, the reader turns a character's cut into this
+  form before normalising it.
 - Line images (:func:`render_line`) imitate a page: dark ink on light paper by default
   (``fg=0, bg=255``); pass other colours for screenshots (tuples give an RGB image).
 - Boxes are half-open pixel boxes ``(x0, y0, x1, y1)``: columns ``x0 <= x < x1``, rows
   ``y0 <= y < y1`` (as in :mod:`spacy_kexue.ocr.layout`).
 
-:func:`normalize_glyph` is the method's rule (METHODS.md, section 5: crop, pad to square, resize
-to 46, pad to 48) and the one function both training and inference must use to turn a
-character's pixels into the model's input. It throws away size and position: ``，`` and ``,``,
-``。`` and ``o``, ``一`` and ``-`` become near-identical images. That information is not lost for
-good: :func:`glyph_crop` also returns the ink box relative to the character's em box (the layout
-measures the same quantity on a real line), in em units, for width rules, the language model or a model that
-takes it as side input.
+:func:`normalize_em` is the one function both training (:class:`~spacy_kexue.ocr.train.GlyphBank`)
+and inference (:class:`~spacy_kexue.ocr.reader.OCRReader`) use to turn a character's pixels into
+the model's input: it scales by the em (the font size) and keeps the ink's size and place in the
+em box, using the em box position that :func:`glyph_crop` returns (the reader estimates it from
+the line). :func:`normalize_glyph` is the method's own rule (METHODS.md, section 5: crop, pad to
+square, resize to 46, pad to 48), kept with :func:`render_glyph` for comparison: it throws away
+size and position, so ``，`` and ``,``, ``。`` and ``o``, ``一`` and ``-`` become near-identical
+images.
 
 Fonts are loaded through :func:`load_font`, which refuses fonts reserved for evaluation
 (:func:`spacy_kexue.ocr.fonts.check_allowed`) unless the caller passes ``allow_reserved=True``
@@ -324,7 +325,7 @@ def render_glyph(
     """One synthetic training glyph: uint8 ``(size, size)``, ink = 255 on 0.
 
     ``ch`` is rendered at ``font_px`` pixels (:func:`glyph_crop`), normalised by
-    :func:`normalize_glyph` (the same function inference uses) and moved by ``offset = (dx, dy)``
+    :func:`normalize_glyph` (the method's normalisation) and moved by ``offset = (dx, dy)``
     pixels (zero filled), which imitates an imperfect character cut. Defaults without ``rng``:
     ``font_px=48``, no offset. With ``rng``, a ``None`` ``font_px`` is drawn from 46-50 (the
     method's sizes) and a ``None`` offset from {-1, 0, 1}^2 (keeps the ink inside the 48 x 48
