@@ -424,13 +424,18 @@ class OCRReader:
             "max_pixels": self.max_pixels,
         }
 
+    def _stored_lm(self) -> BigramLM | None:
+        """The LM to save or pickle: the loaded one, else read from its source (a reader with
+        ``use_lm=False`` keeps its LM for when it is turned on)."""
+        return self._lm if self._lm is not None else _load_lm(self._lm_source)
+
     def to_disk(self, path: str | os.PathLike) -> None:
         """Write ``recognizer/``, ``lm.npz`` (when there is one) and ``reader.json``. The layout
         is not saved: pass it again to :meth:`from_disk` when it is not the default."""
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         self.recognizer.to_disk(folder / "recognizer")
-        lm = _load_lm(self._lm_source)
+        lm = self._stored_lm()
         if lm is not None:
             lm.to_disk(folder / "lm.npz")
         (folder / "reader.json").write_text(json.dumps(self.settings(), indent=2), encoding="utf-8")
@@ -461,7 +466,7 @@ class OCRReader:
         return reader
 
     def __reduce__(self):
-        lm = _load_lm(self._lm_source)
+        lm = self._stored_lm()
         return (
             _reader_from_parts,
             (
