@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -101,7 +102,11 @@ def evaluate(
 
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     nlp = spacy.load(model)
-    result: dict = {"model": str(model), "commit": git_commit()}
+    result: dict = {
+        "command": shlex.join(["python", "benchmarks/pipeline.py", *sys.argv[1:]]),
+        "model": str(model),
+        "commit": git_commit(),
+    }
     log("segmentation: PKU test and UD dev ...")
     result["tokenizer"] = evaluate_segmentation(nlp, data_dir, limit)
     if "textcat" in nlp.pipe_names:

@@ -1,21 +1,28 @@
 """Assemble the saved benchmark results into one markdown report with plots.
 
-    python benchmarks/report.py [--results benchmarks/results] [--out reports]
+    python benchmarks/report.py [--results benchmarks/results] [--out reports] [--run-log reports/all_run.log]
 
-Reads the JSON files the benchmark scripts write (``segmentation.json``,
+Reads the JSON files the benchmark scripts write (``pipeline.json`` from the ``evaluate`` step,
+``segmentation.json``,
 ``segmentation_closed.json``, ``sentiment.json``, ``sentiment_shipped.json``,
 ``saliency.json``, ``vae.json``, ``ocr.json``) and writes ``REPORT.md`` into ``--out``,
 with the git commit of the code, the date, the command stored in each results file, every
 metric table (the numbers exactly as saved, only formatted) and PNG plots next to it:
 segmentation F1 against throughput, sentiment accuracy per encoder and loss, OCR CER per
 set and engine, and a copy of ``vae_curves.png`` when the VAE benchmark saved one. A
-missing results file gets a line saying so; nothing is re-run or recomputed.
+missing results file gets a line saying so; nothing is re-run or recomputed. A results file
+that stores no command is attributed to the project.yml command that lists it as an output.
+
+``--run-log`` adds the wall time of each step of a ``spacy project run`` workflow, from a log
+whose lines are ``EPOCH_SECONDS<TAB>output line`` (what ``benchmarks/run_workflow.sh`` writes),
+and its status file next to it (``rc=... seconds=... commit=...``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 from datetime import datetime, timezone
@@ -24,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 RESULT_FILES = (
+    "pipeline.json",
     "segmentation.json",
     "segmentation_closed.json",
     "sentiment.json",
@@ -518,10 +526,130 @@ def plot_ocr(data: dict | None, path: Path) -> Path | None:
     return _save(plt, fig, path)
 
 
+def section_pipeline(data: dict) -> str:
+    """The shipped pipeline's own held-out scores (``spacy project run evaluate``)."""
+    seg, cats, vae, speed = (
+        data["tokenizer"],
+        data.get("textcat", {}),
+        data.get("vae", {}),
+        data["speed"],
+    )
+    rows = [
+        [
+            "tokenizer",
+            "PKU test word P / R / F1 (official scorer)",
+            f"{seg['pku_p']:.3f} / {seg['pku_r']:.3f} / {seg['pku_f']:.3f}",
+        ],
+        [
+            "tokenizer",
+            "PKU test OOV / IV recall",
+            f"{seg['pku_oov_recall']:.3f} / {seg['pku_iv_recall']:.3f}",
+        ],
+        ["tokenizer", "UD GSDSimp dev word F1", f"{seg['ud_f']:.3f}"],
+    ]
+    if cats:
+        rows.append(
+            [
+                "kexue_textcat",
+                f"sentiment test accuracy / macro F1 ({cats['n']} reviews)",
+                f"{_pct(cats['cats_accuracy'])} / {_pct(cats['cats_macro_f'])}",
+            ]
+        )
+    if vae:
+        rows.append(
+            [
+                "kexue_vae",
+                f"NLL / PPL / KL / MI / AU (first {vae['vae_n']} test reviews)",
+                f"{vae['vae_nll']:.2f} / {vae['vae_ppl']:.2f} / {vae['vae_kl']:.2f} / "
+                f"{vae['vae_mi']:.2f} / {vae['vae_au']}",
+            ]
+        )
+    rows.append(
+        [
+            "pipeline",
+            "nlp.pipe chars/s, docs/s (PKU test, one process)",
+            f"{speed['chars_per_s']:,.0f}, {speed['docs_per_s']:,.1f}",
+        ]
+    )
+    return "\n".join(
+        [
+            "## The shipped pipeline on held-out data",
+            "",
+            f"`{data['model']}` at commit `{data.get('commit') or 'unknown'}`, {data['date']}. "
+            "These are the numbers in its meta.json and model card.",
+            "",
+            table(["part", "metric", "value"], rows, text_columns=2),
+        ]
+    )
+
+
+_STEP = re.compile(r"^=+ (\S+) =+")
+
+
+def read_run_log(log_path: Path) -> dict:
+    """Per-step wall seconds of a timestamped ``spacy project run`` log, and its status file."""
+    steps: list[list] = []
+    first = last = None
+    for lineno, line in enumerate(log_path.read_text("utf-8").splitlines(), 1):
+        stamp, _, text = line.partition("\t")
+        try:
+            t = int(stamp)
+        except ValueError:
+            raise ValueError(f"{log_path}:{lineno}: expected EPOCH_SECONDS<TAB>text") from None
+        first = t if first is None else first
+        last = t
+        match = _STEP.match(re.sub(r"\x1b\[[0-9;]*m", "", text).strip())
+        if match:
+            steps.append([match.group(1), t])
+    timed = [
+        {"step": name, "seconds": (steps[i + 1][1] if i + 1 < len(steps) else last) - start}
+        for i, (name, start) in enumerate(steps)
+    ]
+    status: dict = {}
+    status_path = log_path.with_suffix(".status")
+    if status_path.exists():
+        status = dict(item.split("=", 1) for item in status_path.read_text().split())
+    return {"steps": timed, "seconds": (last - first) if first is not None else 0, "status": status}
+
+
+def section_run(run: dict, log_name: str) -> str:
+    status = run["status"]
+    total = int(status.get("seconds", run["seconds"]))
+    lines = [
+        "## The rebuild: `spacy project run all`",
+        "",
+        f"From `{log_name}`: exit code {status.get('rc', 'unknown')}, "
+        f"code commit `{status.get('commit', 'unknown')}`, "
+        f"{total // 3600} h {total % 3600 // 60} min {total % 60} s in all.",
+        "",
+        table(
+            ["step", "wall time"],
+            [[r["step"], f"{r['seconds'] // 60} min {r['seconds'] % 60} s"] for r in run["steps"]],
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def project_outputs(project_file: Path = REPO / "project.yml") -> dict[str, str]:
+    """``{output file name: the project.yml command (name and script) that writes it}``."""
+    import srsly
+
+    if not project_file.exists():
+        return {}
+    found = {}
+    for cmd in srsly.read_yaml(project_file).get("commands", []):
+        for out in cmd.get("outputs", []):
+            if out.startswith("benchmarks/results/"):
+                script = [line for line in cmd["script"] if out in line] or cmd["script"]
+                found[Path(out).name] = f"{cmd['name']}: {script[0]}"
+    return found
+
+
 # --------------------------------------------------------------------------- report
 
 
 SECTIONS = {
+    "pipeline.json": section_pipeline,
     "segmentation.json": section_segmentation,
     "segmentation_closed.json": section_segmentation_closed,
     "sentiment.json": section_sentiment,
@@ -548,17 +676,22 @@ def header(results: dict[str, dict | None], results_dir: Path, commit: str) -> s
         "Commands that produced the results:",
         "",
     ]
+    written_by = project_outputs()
     for name, data in results.items():
         if data is None:
             lines.append(f"- `{name}`: missing")
         elif data.get("command"):
             lines.append(f"- `{name}`: `{data['command']}`")
+        elif name in written_by:
+            lines.append(
+                f"- `{name}`: no command stored in the file; written by `{written_by[name]}`"
+            )
         else:
             lines.append(f"- `{name}`: no command stored")
     return "\n".join(lines)
 
 
-def build_report(results_dir: Path, out_dir: Path) -> Path:
+def build_report(results_dir: Path, out_dir: Path, run_log: Path | None = None) -> Path:
     """Write ``out_dir/REPORT.md`` (and its plots) from the JSON files in ``results_dir``."""
     results_dir = Path(results_dir)
     out_dir = Path(out_dir)
@@ -568,6 +701,14 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
 
     parts = [header(results, results_dir, git_commit())]
+    if run_log is not None and Path(run_log).exists():
+        parts.append(section_run(read_run_log(Path(run_log)), Path(run_log).name))
+    elif run_log is not None:
+        parts.append(
+            "## The rebuild: `spacy project run all`\n\n"
+            f"_No run log at `{run_log}`: `bash benchmarks/run_workflow.sh all {run_log}` "
+            "runs the workflow and writes one._"
+        )
     for name, section in SECTIONS.items():
         data = results[name]
         if data is None:
@@ -622,10 +763,16 @@ def main(argv=None) -> Path:
     parser.add_argument(
         "--out", type=Path, default=REPO / "reports", help="Folder for REPORT.md and plots."
     )
+    parser.add_argument(
+        "--run-log",
+        type=Path,
+        default=None,
+        help="A timestamped workflow log (benchmarks/run_workflow.sh) to time each step from.",
+    )
     args = parser.parse_args(argv)
     if not args.results.is_dir():
         parser.error(f"results directory {args.results} does not exist")
-    path = build_report(args.results, args.out)
+    path = build_report(args.results, args.out, args.run_log)
     print(f"wrote {path}")
     return path
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -143,7 +144,10 @@ def main(argv=None) -> dict:
             f"  {name:<32} {value:>10,.0f}   ratio to jieba.lcut {value / speed['jieba.lcut']:.2f}, "
             f"to spaCy zh jieba {value / speed['spacy zh jieba, nlp.pipe']:.2f}"
         )
-    result = {"rows": rows, "throughput": speed, "model": args.model}
+    command = shlex.join(
+        ["python", "benchmarks/segmentation.py", *(sys.argv[1:] if argv is None else argv)]
+    )
+    result = {"command": command, "rows": rows, "throughput": speed, "model": args.model}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -49,6 +50,9 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--retrain", action="store_true", help="train even if --model-dir exists")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
+    command = shlex.join(
+        ["python", "benchmarks/segmentation_closed.py", *(sys.argv[1:] if argv is None else argv)]
+    )
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
 
     words = args.data_dir / "cws" / "pku_training_words.utf8"
@@ -80,7 +84,9 @@ def main(argv=None) -> list[dict]:
     )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"rows": rows}, indent=2, ensure_ascii=False) + "\n")
+        args.json.write_text(
+            json.dumps({"command": command, "rows": rows}, indent=2, ensure_ascii=False) + "\n"
+        )
     return rows
 
 

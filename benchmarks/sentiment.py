@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import subprocess
 import sys
@@ -264,7 +265,13 @@ def main() -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
             json.dumps(
-                {"n_test": len(texts), "cells": results, "peers": peers},
+                {
+                    "command": shlex.join(["python", "benchmarks/sentiment.py", *sys.argv[1:]]),
+                    "n_test": len(texts),
+                    "cells": results,
+                    "peers": peers,
+                    **({"shipped": shipped, "shipped_name": args.shipped} if shipped else {}),
+                },
                 indent=2,
                 ensure_ascii=False,
             )

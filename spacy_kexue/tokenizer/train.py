@@ -155,6 +155,9 @@ def train_segmenter(
 
     tcfg = config["training"]
     ccfg = config["corpus"]
+    steps = int(tcfg["steps"])
+    if steps < 4:
+        raise ValueError(f"[training] steps = {steps}: the one-cycle schedule needs at least 4")
     seed = int(tcfg["seed"])
     torch.manual_seed(seed)
     t_start = time.time()
@@ -185,11 +188,8 @@ def train_segmenter(
         f"tagger {arch_name}: {sum(p.numel() for p in tagger.parameters())} parameters, {len(chars)} characters"
     )
 
-    steps = int(tcfg["steps"])
     batch_size = int(tcfg["batch_size"])
     optimizer = torch.optim.Adam(tagger.parameters(), lr=float(tcfg["learning_rate"]))
-    if steps < 4:
-        raise ValueError(f"[training] steps = {steps}: the one-cycle schedule needs at least 4")
     # warm up over 5% of the steps, and over at least 2 (shorter runs leave the warm-up empty)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer,

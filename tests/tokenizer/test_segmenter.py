@@ -752,3 +752,30 @@ def test_cnn_small_input_path_matches_the_convolution():
     small = tagger(ids)
     tagger.SMALL_INPUT = 0  # force the Conv1d path
     assert torch.allclose(small, tagger(ids), atol=1e-5)
+
+
+@pytest.mark.parametrize("steps", [4, 5, 20])
+def test_short_training_runs_keep_a_warm_up(tiny_data, tmp_path, steps):
+    """A few steps (the smoke workflow trains 20) must not leave the one-cycle warm-up empty."""
+    from spacy_kexue.tokenizer.train import train_segmenter
+    from tests.tokenizer.conftest import RAW_LINES, single_torch_thread, tiny_config
+
+    with single_torch_thread():
+        summary = train_segmenter(
+            tiny_config(steps),
+            tmp_path,
+            dictionary=tiny_data["dictionary"],
+            raw_texts=RAW_LINES,
+            log=lambda msg: None,
+        )
+    assert summary["steps"] == steps
+    assert (tmp_path / "model.safetensors").is_file()
+
+
+def test_too_few_training_steps_are_refused_before_any_work(tiny_data, tmp_path):
+    from spacy_kexue.tokenizer.train import train_segmenter
+    from tests.tokenizer.conftest import tiny_config
+
+    with pytest.raises(ValueError, match=r"\[training\] steps = 3"):
+        train_segmenter(tiny_config(3), tmp_path, dictionary=tiny_data["dictionary"])
+    assert not any(tmp_path.iterdir())
