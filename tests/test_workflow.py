@@ -42,7 +42,9 @@ def test_all_rebuilds_every_shipped_part_and_packages_it(project):
     assert order["train-segmenter"] < order["assemble-tokenizer"] < order["convert-sentiment"]
     assert order["convert-sentiment"] < order["train-sentiment"] < order["assemble"]
     assert order["train-vae"] < order["assemble"] < order["evaluate"] < order["package"]
-    assert order["build-ocr-lm"] < order["package-ocr"] and order["train-ocr"] < order["package-ocr"]
+    assert (
+        order["build-ocr-lm"] < order["package-ocr"] and order["train-ocr"] < order["package-ocr"]
+    )
     assert not any(step.startswith("benchmark") for step in steps), "benchmarks stay out of all"
 
 
