@@ -164,3 +164,11 @@ def test_readme_documents_every_command_and_workflow(project):
         if f"`{name}`" not in readme and f"`spacy project run {name}`" not in readme
     ]
     assert not undocumented, f"README.md does not mention {undocumented}"
+
+
+def test_the_package_requires_the_spacy_kexue_it_was_built_with(project):
+    import spacy_kexue
+
+    base = json.loads((REPO / "configs" / "meta_zh_kexue_sm.json").read_text())
+    assert f"spacy-kexue=={spacy_kexue.__version__}" in base["requirements"]
+    assert project["vars"]["version"] == base["version"] == spacy_kexue.__version__
