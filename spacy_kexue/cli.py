@@ -157,10 +157,22 @@ def pipe(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output."),
     top_k: int = typer.Option(5, "--top-k", help="Most salient tokens per record (JSONL)."),
     vector: bool = typer.Option(False, "--vector", help="Add the kexue_vae document vector."),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Run on the Dask cluster of this scheduler (tcp://HOST:PORT); every worker needs "
+        "spacy-kexue and the model (an installed package, or a path all workers see).",
+    ),
+    cluster: str | None = typer.Option(
+        None,
+        "--cluster",
+        help="local:N: start a Dask cluster of N worker processes on this machine for the run.",
+    ),
 ) -> None:
     """Run a pipeline over a whole corpus: streaming, resumable (--resume), rejects to
-    OUTPUT.rejects.jsonl. Exit status: 0 all good, 2 some records rejected, 1 error,
-    130 interrupted."""
+    OUTPUT.rejects.jsonl. In-process, --n-process N worker processes, or on Dask
+    (--scheduler / --cluster, the `cluster` extra). Exit status: 0 all good, 2 some records
+    rejected, 1 error, 130 interrupted."""
     import sys
 
     from .corpus.pipe import run
@@ -184,6 +196,8 @@ def pipe(
             overwrite=overwrite,
             top_k=top_k,
             vector=vector,
+            scheduler=scheduler,
+            cluster=cluster,
         )
     except KexueError as err:
         _fail(err)

@@ -2,9 +2,10 @@
 
 The input (:mod:`~spacy_kexue.corpus.sources`) is cut into chunks of ``chunk_size`` records by
 their running index (rejects count too, so the cut never depends on the pipeline). Each chunk
-goes through :func:`~spacy_kexue.corpus.process.process_chunk`, in-process (``n_process=1``)
-or in a pool of ``spawn`` worker processes (at most ``2 * n_process`` chunks in flight, results
-taken in input order), and is committed to the checkpoint
+goes through :func:`~spacy_kexue.corpus.process.process_chunk`, in-process (``n_process=1``),
+in a pool of ``spawn`` worker processes (at most ``2 * n_process`` chunks in flight, results
+taken in input order) or on a Dask cluster (:mod:`~spacy_kexue.corpus.cluster`: at most
+2 x its worker threads in flight, in input order too), and is committed to the checkpoint
 (:mod:`~spacy_kexue.corpus.checkpoint`). A re-run with ``resume=True`` reads the input again
 but skips the chunks already finished. The result is byte-identical to an uninterrupted run.
 """
@@ -189,6 +190,8 @@ def run(
     top_k: int = 5,
     vector: bool = False,
     progress: bool | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
 ) -> PipeSummary:
     """Process the corpus ``input`` with the pipeline ``model`` into ``output``.
 
@@ -202,6 +205,11 @@ def run(
     limit: the first N input records only (0: all). max_chars: longer texts are rejected
         (0: no limit). top_k, vector: what the JSONL records carry.
     progress: a tqdm bar on stderr (default: when stderr is a terminal).
+    scheduler: run the chunks on the Dask cluster of this scheduler (``tcp://HOST:PORT``); its
+        workers need spacy-kexue and must load ``model`` (a package installed on every worker,
+        or a path they all see) and ``code``. cluster: ``"local:N"`` starts a Dask
+        ``LocalCluster`` of N worker processes on 127.0.0.1 for the run. Both need the
+        ``cluster`` extra; at most one of ``n_process > 1``, ``scheduler``, ``cluster``.
 
     Returns a :class:`PipeSummary`. Raises :class:`~spacy_kexue.errors.DataFileError` (input),
     :class:`CheckpointError` (output/resume), :class:`PipeError` (settings, pipeline, workers),
@@ -224,9 +232,11 @@ def run(
     ):
         if value < least:
             raise PipeError(f"{name} must be >= {least}, got {value}.")
+    n_local = _check_backend(n_process, scheduler, cluster)
     kind = input_kind(input)
     code = None if code is None else str(code)
-    _check_model(model, code)
+    if scheduler is None:  # on a cluster, the workers must find them (they say if they cannot)
+        _check_model(model, code)
     disable = tuple(d for d in disable if d)
     settings = ChunkSettings(
         model=model,
@@ -263,7 +273,7 @@ def run(
     if limit:
         total = min(total, limit) if total is not None else None
     bar = _progress_bar(progress, total)
-    backend = _InProcess(settings) if n_process == 1 else _Pool(settings, n_process)
+    backend = None
     rejected: Counter[str] = Counter()
     pending: deque = deque()
 
@@ -278,6 +288,7 @@ def run(
 
     abort = True
     try:
+        backend = _backend(settings, n_process, scheduler, n_local)
         for k, chunk in enumerate(_chunks(items, chunk_size)):
             summary.chunks += 1
             summary.read += len(chunk)
@@ -300,7 +311,8 @@ def run(
             commit(k0, n0, rej0, _result(backend, handle))
         abort = False
     finally:
-        backend.close(abort=abort)
+        if backend is not None:
+            backend.close(abort=abort)
         if bar is not None:
             bar.close()
         if abort:
@@ -309,6 +321,43 @@ def run(
     summary.rejected = dict(sorted(rejected.items()))
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _check_backend(n_process: int, scheduler: str | None, cluster: str | None) -> int:
+    """Check the backend options; returns N of ``cluster="local:N"`` (0 otherwise)."""
+    given = [
+        name
+        for name, on in (
+            ("n_process > 1", n_process > 1),
+            ("scheduler", scheduler is not None),
+            ("cluster", cluster is not None),
+        )
+        if on
+    ]
+    if len(given) > 1:
+        raise PipeError(
+            f"{' and '.join(given)} exclude each other: give one of --n-process, --scheduler "
+            "(an existing Dask cluster) or --cluster local:N (a Dask cluster for this run)."
+        )
+    if scheduler is None and cluster is None:
+        return 0
+    from .cluster import check_scheduler, import_distributed, parse_local
+
+    n_local = 0
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    else:
+        n_local = parse_local(cluster)
+    import_distributed()
+    return n_local
+
+
+def _backend(settings: ChunkSettings, n_process: int, scheduler: str | None, n_local: int):
+    if scheduler is not None or n_local:
+        from .cluster import _Dask
+
+        return _Dask(settings, scheduler=scheduler, n_local=n_local)
+    return _InProcess(settings) if n_process == 1 else _Pool(settings, n_process)
 
 
 def _input_size(input: str, kind: str) -> int | None:

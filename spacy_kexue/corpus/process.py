@@ -2,13 +2,15 @@
 
 :func:`process_chunk` is a plain module-level function of ``(settings, records)`` returning a
 :class:`ChunkResult`, so any backend can run it: in-process, a ``ProcessPoolExecutor`` worker,
-or (later) a Dask worker. The pipeline (and the OCR reader, for images) is loaded once per
-process and cached by its settings.
+or a Dask worker. The pipeline (and the OCR reader, for images) is loaded once per
+process and cached by its settings (under a lock, so a worker running chunks in several threads,
+as a multi-threaded Dask worker does, loads it once too).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,11 +44,19 @@ class ChunkResult:
 
 
 _CACHE: dict[Any, Any] = {}
+_LOCK = threading.Lock()
 
 
 def load_pipeline(settings: ChunkSettings):
     """The pipeline for ``settings`` (loaded once per process)."""
     key = ("nlp", settings.model, settings.disable, settings.code)
+    if key in _CACHE:
+        return _CACHE[key]
+    with _LOCK:
+        return _load_pipeline(key, settings)
+
+
+def _load_pipeline(key, settings: ChunkSettings):
     if key not in _CACHE:
         import spacy
 
@@ -67,9 +77,11 @@ def load_pipeline(settings: ChunkSettings):
 
 def _ocr_reader():
     if "ocr" not in _CACHE:
-        from ..ocr.reader import OCRReader
+        with _LOCK:
+            if "ocr" not in _CACHE:
+                from ..ocr.reader import OCRReader
 
-        _CACHE["ocr"] = OCRReader()
+                _CACHE["ocr"] = OCRReader()
     return _CACHE["ocr"]
 
 

@@ -23,7 +23,7 @@ def make_model(path: Path, *pipes: str) -> str:
     """A blank zh pipeline (character segmenter) with the test components ``pipes``, saved to
     ``path`` (built in a subprocess so this process registers no test component)."""
     subprocess.run(
-        [sys.executable, "-c", MAKE, str(path), str(COMPONENTS), *pipes], check=True, timeout=120
+        [sys.executable, "-c", MAKE, str(path), str(COMPONENTS), *pipes], check=True, timeout=600
     )
     return str(path)
 
