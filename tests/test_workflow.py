@@ -146,7 +146,7 @@ def test_smoke_workflow_trains_assembles_evaluates_and_packages(tmp_path, data_d
 
     evaluation = json.loads((training / "pipeline.json").read_text())
     assert evaluation["limit"] == 50 and evaluation["textcat"]["n"] == 50
-    package = training / "zh_kexue_sm-0.1.0"
+    package = training / "packages" / "zh_kexue_sm-0.1.0"
     meta = json.loads((package / "meta.json").read_text())
     assert meta["performance"]["token_f"] == evaluation["tokenizer"]["pku_f"]
     assert "spacy-kexue==0.1.0" in meta["requirements"]
