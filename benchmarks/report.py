@@ -4,9 +4,9 @@
 
 Reads the JSON files the benchmark scripts write (``pipeline.json`` from the ``evaluate`` step
 on the shipped pipeline, ``pipeline_rebuild.json`` from the same step in the last ``all`` run,
-``segmentation.json``,
-``segmentation_closed.json``, ``sentiment.json``, ``sentiment_shipped.json``,
-``saliency.json``, ``vae.json``, ``ocr.json``) and writes ``REPORT.md`` into ``--out``,
+``segmentation.json``, ``segmentation_closed.json``, ``sentiment.json``,
+``sentiment_shipped.json``, ``saliency.json``, ``vae.json``, ``ocr.json``, ``pipe.json``,
+``pipe_100k.json``) and writes ``REPORT.md`` into ``--out``,
 with the git commit of the code, the date, the command stored in each results file, every
 metric table (the numbers exactly as saved, only formatted) and PNG plots next to it:
 segmentation F1 against throughput, sentiment accuracy per encoder and loss, OCR CER per
@@ -41,6 +41,8 @@ RESULT_FILES = (
     "saliency.json",
     "vae.json",
     "ocr.json",
+    "pipe.json",
+    "pipe_100k.json",
 )
 VAE_CURVES = "vae_curves.png"
 SEGMENTATION_PLOT = "segmentation_f1_vs_speed.png"
@@ -588,6 +590,37 @@ def section_pipeline(
     )
 
 
+def section_pipe(data: dict) -> str:
+    """``kexue pipe`` throughput and peak memory (benchmarks/pipe.py), one row per run."""
+    rows = [
+        [
+            r["config"],
+            f"{r['size']:,}",
+            f"{r['seconds']:.1f}",
+            f"{r['docs_per_s']:.1f}",
+            f"{r['s_per_1k']:.3f}",
+            f"{r['peak_mb']:.0f}",
+            "-" if r.get("ratio_to_plain") is None else f"{r['ratio_to_plain']:.3f}",
+        ]
+        for r in data["rows"]
+    ]
+    return "\n".join(
+        [
+            f"## Corpus runs: `kexue pipe` ({', '.join(f'{n:,}' for n in data['sizes'])} docs)",
+            "",
+            f"`{data['model']}` on review texts, {data['cpu_count']} CPUs, {data['date']}. "
+            "plain: a `for doc in nlp.pipe(texts)` loop writing JSONL; n1/n2: `run()` with "
+            "1/2 processes; dask2: `run()` on a Dask LocalCluster of 2 workers. Peak MB: summed "
+            "RSS of the process and its workers.",
+            "",
+            table(
+                ["config", "docs", "seconds", "docs/s", "s per 1k", "peak MB", "time vs plain"],
+                rows,
+            ),
+        ]
+    )
+
+
 _STEP = re.compile(r"^=+ (\S+) =+")
 
 
@@ -667,6 +700,8 @@ SECTIONS = {
     "saliency.json": section_saliency,
     "vae.json": section_vae,
     "ocr.json": section_ocr,
+    "pipe.json": section_pipe,
+    "pipe_100k.json": section_pipe,
 }
 
 

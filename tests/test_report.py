@@ -159,7 +159,7 @@ def test_missing_files_are_reported(tmp_path):
         if name != "ocr.json":
             assert f"`{name}` is missing" in text, name
     assert "## OCR" in text
-    assert "is missing" not in text.split("## OCR")[1]
+    assert "is missing" not in text.split("## OCR")[1].split("\n## ")[0]
     assert (tmp_path / "out" / report.OCR_PLOT).exists()
     assert not (tmp_path / "out" / report.SEGMENTATION_PLOT).exists()
     assert not (tmp_path / "out" / report.VAE_CURVES).exists()
@@ -224,3 +224,11 @@ def test_missing_run_log_says_how_to_make_one(tmp_path):
     path = report.build_report(RESULTS, tmp_path / "out", tmp_path / "all_run.log")
     text = path.read_text("utf-8")
     assert "run_workflow.sh all" in text and "No run log" in text
+
+
+def test_pipe_section_shows_each_run(built):
+    _, _, text = built
+    data = _json("pipe.json")
+    assert "## Corpus runs: `kexue pipe`" in text
+    for row in data["rows"]:
+        assert f"| {row['config']} | {row['size']:,} | {row['seconds']:.1f} |" in text
