@@ -45,21 +45,48 @@ def serialize_module(module: Any, *, half: bool = False) -> bytes:
     return save(state)
 
 
-def deserialize_module(module: Any, data: bytes, device: Any = None) -> Any:
-    """Load :func:`serialize_module` bytes into ``module``, casting back to its own dtypes."""
-    from safetensors.torch import load
+def check_state_dict(state: dict, own: dict) -> None:
+    """Raise ValueError unless ``state`` has exactly ``own``'s tensor names, each with the same
+    shape and a dtype we write for it: the same dtype, or float16 for a float32 tensor (the
+    half-precision files of :func:`serialize_module`). Loading then never casts integers or
+    booleans into weights, and never broadcasts a wrongly shaped tensor."""
+    import torch
 
-    try:
-        state = load(data)
-    except Exception as err:  # safetensors raises its own SafetensorError
-        raise ValueError(f"not a valid safetensors model ({err})") from None
-    own = module.state_dict()
     if set(state) != set(own):
         missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         raise ValueError(
             f"the saved weights do not fit this model (missing {missing}, unexpected {extra}): "
             "was it saved from a model with other settings?"
         )
+    for name, tensor in state.items():
+        want = own[name]
+        if tuple(tensor.shape) != tuple(want.shape):
+            raise ValueError(
+                f"tensor {name!r} has shape {tuple(tensor.shape)}, the model expects "
+                f"{tuple(want.shape)}: the weights were saved from a model with other settings"
+            )
+        allowed = {want.dtype} | ({torch.float16} if want.dtype == torch.float32 else set())
+        if tensor.dtype not in allowed:
+            raise ValueError(
+                f"tensor {name!r} has dtype {tensor.dtype}, the model expects {want.dtype}"
+            )
+
+
+def deserialize_module(module: Any, data: bytes, device: Any = None) -> Any:
+    """Load :func:`serialize_module` bytes into ``module``, casting back to its own dtypes.
+
+    Raises ValueError for anything but safetensors bytes whose tensors fit the module
+    (:func:`check_state_dict`); nothing in ``data`` is ever unpickled."""
+    from safetensors.torch import load
+
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ValueError(f"expected safetensors bytes, got {type(data).__name__}")
+    try:
+        state = load(bytes(data))
+    except Exception as err:  # safetensors raises its own SafetensorError
+        raise ValueError(f"not a valid safetensors model ({err})") from None
+    own = module.state_dict()
+    check_state_dict(state, own)
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
     if device is not None:
         module.to(device)

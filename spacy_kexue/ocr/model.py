@@ -263,12 +263,15 @@ class Recognizer:
                 f"{where}: SHA-256 checksum mismatch (config says {expected}, the weights hash "
                 f"to {actual}). The file is corrupt or was changed; re-download or re-train."
             )
-        settings = dict(config["settings"])
-        net = build_glyph_cnn(settings.pop("n_classes"), **settings)
         try:
+            settings = dict(config["settings"])
+            net = build_glyph_cnn(settings.pop("n_classes"), **settings)
             deserialize_module(net, weights)
-        except ValueError as err:
-            raise ModelFileError(f"{where}: {err}") from None
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise ModelFileError(
+                f"{where}: the weights and the settings in {_CONFIG} do not make a recogniser "
+                f"({type(err).__name__}: {err})."
+            ) from None
         net.eval()
         return cls(charset, net)
 

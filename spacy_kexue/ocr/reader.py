@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import KexueError
+from ..integrity import check_digest, read_file_bytes, sha256_bytes
 from .charset import char_kind
 from .imageio import DEFAULT_MAX_PIXELS, load_image
 from .layout import Box, Line, ProjectionLayout, to_grey
@@ -64,6 +65,8 @@ __all__ = [
 
 #: Where the shipped recogniser and language model live (installed with the package).
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default"
+# reader.json records the SHA-256 of lm.npz under this key; from_disk verifies it.
+LM_CHECKSUM_KEY = "lm_sha256"
 
 #: Top and bottom of an ideograph's ink in its em box (em units from the em box's top): the
 #: medians over the allowed fonts are 0.02-0.05 and 0.96-1.00.
@@ -212,12 +215,27 @@ def _load_recognizer(source: Any) -> Recognizer:
     return Recognizer.from_disk(source)
 
 
-def _load_lm(source: Any) -> BigramLM | None:
+def _load_lm(source: Any, sha256: str | None = None) -> BigramLM | None:
+    """The LM itself, or read from its file (checked against ``sha256`` when given)."""
     from .lm import BigramLM
 
     if source is None or isinstance(source, BigramLM):
         return source
-    return BigramLM.from_disk(source)
+    if sha256 is None:
+        return BigramLM.from_disk(source)
+    path = Path(source)
+    data = read_file_bytes(path, "the language model")
+    check_digest(path, data, sha256)
+    return BigramLM.from_bytes(data, path=path)
+
+
+def _recorded_lm_sha256(folder: Path) -> str | None:
+    """The SHA-256 of ``lm.npz`` recorded in the reader folder's reader.json, if any."""
+    try:
+        settings = json.loads((folder / "reader.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return settings.get(LM_CHECKSUM_KEY) if isinstance(settings, dict) else None
 
 
 class OCRReader:
@@ -260,6 +278,7 @@ class OCRReader:
             DEFAULT_MODEL_DIR / "recognizer" if recognizer is None else recognizer
         )
         self._lm_source = DEFAULT_MODEL_DIR / "lm.npz" if lm == "default" else lm
+        self._lm_sha256 = _recorded_lm_sha256(DEFAULT_MODEL_DIR) if lm == "default" else None
         self._recognizer: Recognizer | None = None
         self._lm: BigramLM | None = None
         self._lm_loaded = False
@@ -281,7 +300,7 @@ class OCRReader:
     @property
     def lm(self) -> BigramLM | None:
         if not self._lm_loaded:
-            self._lm = _load_lm(self._lm_source) if self.use_lm else None
+            self._lm = _load_lm(self._lm_source, self._lm_sha256) if self.use_lm else None
             self._lm_loaded = True
         return self._lm
 
@@ -427,7 +446,7 @@ class OCRReader:
     def _stored_lm(self) -> BigramLM | None:
         """The LM to save or pickle: the loaded one, else read from its source (a reader with
         ``use_lm=False`` keeps its LM for when it is turned on)."""
-        return self._lm if self._lm is not None else _load_lm(self._lm_source)
+        return self._lm if self._lm is not None else _load_lm(self._lm_source, self._lm_sha256)
 
     def to_disk(self, path: str | os.PathLike) -> None:
         """Write ``recognizer/``, ``lm.npz`` (when there is one) and ``reader.json``. The layout
@@ -436,9 +455,12 @@ class OCRReader:
         folder.mkdir(parents=True, exist_ok=True)
         self.recognizer.to_disk(folder / "recognizer")
         lm = self._stored_lm()
+        settings = self.settings()
         if lm is not None:
-            lm.to_disk(folder / "lm.npz")
-        (folder / "reader.json").write_text(json.dumps(self.settings(), indent=2), encoding="utf-8")
+            data = lm.to_bytes()
+            (folder / "lm.npz").write_bytes(data)
+            settings[LM_CHECKSUM_KEY] = sha256_bytes(data)
+        (folder / "reader.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
 
     @classmethod
     def from_disk(cls, path: str | os.PathLike, **overrides: Any) -> OCRReader:
@@ -454,16 +476,23 @@ class OCRReader:
             settings = json.loads(settings_file.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ReaderError(f"{settings_file}: not valid JSON ({err}).") from None
-        if not isinstance(settings, dict) or set(settings) - set(cls(lm=None).settings()):
+        if not isinstance(settings, dict):
+            raise ReaderError(f"{settings_file}: expected a JSON object, got {settings!r}.")
+        recorded = settings.pop(LM_CHECKSUM_KEY, None)
+        if set(settings) - set(cls(lm=None).settings()):
             raise ReaderError(f"{settings_file}: unexpected settings {settings!r}.")
         settings.update(overrides)
         lm_file = folder / "lm.npz"
-        reader = cls(
-            _load_recognizer(folder / "recognizer"),
-            lm_file if lm_file.is_file() else None,
-            **settings,
-        )
-        return reader
+        # the LM is read now, so a damaged file fails here rather than in the first read
+        lm = _load_lm(lm_file, recorded) if lm_file.is_file() else None
+        try:
+            return cls(_load_recognizer(folder / "recognizer"), lm, **settings)
+        except (TypeError, ValueError) as err:
+            if isinstance(err, KexueError):
+                raise
+            raise ReaderError(
+                f"{settings_file}: settings this reader cannot use ({err})."
+            ) from None
 
     def __reduce__(self):
         lm = self._stored_lm()

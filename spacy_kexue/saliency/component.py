@@ -36,6 +36,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import ensure_path, minibatch
 
+from ..errors import DataFileError
+from ..integrity import read_json_file
 from ..textcat.component import KexueTextCategorizer
 from .extensions import SALIENCY_ATTR, STATES_ATTR
 from .scores import DIRECTIONS, FORMULAS, STATES
@@ -234,5 +236,12 @@ class KexueSaliency:
         srsly.write_json(path / CFG_FILE, self.cfg)
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "KexueSaliency":
-        self.configure(**srsly.read_json(ensure_path(path) / CFG_FILE))
+        path = ensure_path(path) / CFG_FILE
+        settings = read_json_file(path)
+        try:
+            self.configure(**settings)
+        except ValueError as err:
+            raise DataFileError(
+                f"holds settings this pipeline cannot use: {err}", path=path
+            ) from None
         return self

@@ -21,27 +21,24 @@ spaCy imports this module whenever a Language is made: the architectures (``.mod
 are imported inside methods.
 """
 
-import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Dict, List, Tuple, Union
 
-import srsly
 from spacy.language import Language
 from spacy.pipeline.textcat import TextCategorizer
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples
-from spacy.util import ensure_path, registry
+from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model
 
-from ..errors import DataFileError
+from ..integrity import ChecksummedPipe
 from ..torch_util import install_fork_hook
 from .states import StateStore
 
 UNCERTAIN_ATTR = "sentiment_uncertain"
-CHECKSUM_FILE = "checksum.json"
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -116,7 +113,7 @@ def make_kexue_textcat(
     )
 
 
-class KexueTextCategorizer(TextCategorizer):
+class KexueTextCategorizer(ChecksummedPipe, TextCategorizer):
     """Exclusive-class text categorizer trained with a configurable loss."""
 
     def __init__(
@@ -209,28 +206,9 @@ class KexueTextCategorizer(TextCategorizer):
             )
         super().initialize(get_examples, nlp=nlp, labels=labels, positive_label=positive_label)
 
-    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
-        """As spaCy's, plus a SHA-256 checksum of the model file, checked by from_disk."""
-        super().to_disk(path, exclude=exclude)
-        path = ensure_path(path)
-        if "model" not in exclude:
-            digest = hashlib.sha256((path / "model").read_bytes()).hexdigest()
-            srsly.write_json(path / CHECKSUM_FILE, {"model": digest})
-
     def from_disk(
         self, path: Union[str, Path], *, exclude: Iterable[str] = ()
     ) -> "KexueTextCategorizer":
-        path = ensure_path(path)
-        checksum = path / CHECKSUM_FILE
-        if "model" not in exclude and checksum.exists():
-            expected = srsly.read_json(checksum).get("model")
-            actual = hashlib.sha256((path / "model").read_bytes()).hexdigest()
-            if expected != actual:
-                raise DataFileError(
-                    f"checksum mismatch (expected sha256 {expected}, found {actual}): the file "
-                    "is damaged or was changed. Re-run training or reinstall the pipeline.",
-                    path=path / "model",
-                )
         super().from_disk(path, exclude=exclude)
         self.cfg.setdefault("uncertain_band", None)
         return self

@@ -31,7 +31,7 @@ from spacy.vocab import Vocab
 from ..corpus.readers import decode_line
 from ..errors import DataFileError, KexueError
 from ..text import check_text
-from ..torch_util import install_fork_hook
+from ..torch_util import check_state_dict, install_fork_hook
 from .corpus import tag_lengths
 from .decode import B, S, UserDictionary, boundaries, force_words_mask, viterbi
 from .pretok import attached_positions, split_runs
@@ -335,6 +335,11 @@ class KexueSegmenter(DummyTokenizer):
 
         from .nets import build_torch_tagger
 
+        if not isinstance(cfg, dict):
+            raise DataFileError(
+                f"the model's {CFG_FILE} must hold a JSON object, found {type(cfg).__name__}.",
+                path=source,
+            )
         digest = hashlib.sha256(weights).hexdigest()
         expected = cfg.get("sha256")
         if expected is not None and expected != digest:
@@ -355,6 +360,7 @@ class KexueSegmenter(DummyTokenizer):
             raise DataFileError(f"not a valid safetensors file ({err}).", path=source) from None
         try:
             tagger = build_torch_tagger(cfg["arch"], len(chars) + 2, **cfg["settings"])
+            check_state_dict(state, tagger.state_dict())
             tagger.load_state_dict(state, strict=True)
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise DataFileError(

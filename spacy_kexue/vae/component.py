@@ -29,6 +29,7 @@ from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer
 
+from ..integrity import ChecksummedPipe
 from ..torch_util import install_fork_hook
 
 VECTOR_ATTR = "vae_vector"
@@ -69,7 +70,7 @@ def make_kexue_vae(nlp: Language, name: str, model: Model) -> "KexueVAE":
     return KexueVAE(nlp.vocab, model, name)
 
 
-class KexueVAE(TrainablePipe):
+class KexueVAE(ChecksummedPipe, TrainablePipe):
     def __init__(self, vocab: Vocab, model: Model, name: str = "kexue_vae") -> None:
         self.vocab = vocab
         self.model = model

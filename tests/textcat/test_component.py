@@ -13,7 +13,8 @@ from spacy.util import load_model_from_config
 from thinc.api import Adam
 
 from spacy_kexue.errors import DataFileError
-from spacy_kexue.textcat.component import CHECKSUM_FILE, KexueTextCategorizer
+from spacy_kexue.integrity import CHECKSUM_FILE
+from spacy_kexue.textcat.component import KexueTextCategorizer
 from tests.textcat.conftest import (
     CROSS_ENTROPY,
     ENCODERS,

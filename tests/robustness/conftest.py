@@ -1,0 +1,39 @@
+"""Shared pieces of the robustness suites (property tests and fuzzing).
+
+Example budgets are fixed so the suites fit CI's time budget; ``KEXUE_FUZZ_SCALE`` multiplies
+every budget for a longer local run, e.g. ``KEXUE_FUZZ_SCALE=20 python -m pytest tests/robustness
+--hypothesis-show-statistics`` (the statistics line of each test says how many cases it ran).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import spacy
+from hypothesis import HealthCheck, settings
+
+FUZZ_SCALE = max(1, int(os.environ.get("KEXUE_FUZZ_SCALE", "1")))
+
+
+def budget(examples: int, **kwargs) -> settings:
+    """Hypothesis settings running ``examples`` cases (times KEXUE_FUZZ_SCALE), no deadline
+    (the machines are shared), and no health check about slow generation or fixtures."""
+    return settings(
+        max_examples=examples * FUZZ_SCALE,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.data_too_large,
+        ],
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="session")
+def default_nlp():
+    """The installed default pipeline zh_kexue_sm, loaded once."""
+    if not spacy.util.is_package("zh_kexue_sm"):
+        pytest.skip("zh_kexue_sm is not installed")
+    return spacy.load("zh_kexue_sm")

@@ -1,0 +1,428 @@
+"""Loading a model directory from a stranger cannot run code, and damaged weights are refused.
+
+Every weight file spacy-kexue writes (the tokenizer's ``model.safetensors``, the ``model`` of
+``kexue_textcat`` and ``kexue_vae``, the OCR recogniser's ``weights.safetensors`` and the OCR
+language model ``lm.npz``) is replaced by crafted content: a pickle whose unpickling creates a
+marker file, a ``torch.save`` file carrying the same payload, a truncated file, tensors with the
+wrong shape or dtype, a missing tensor. Each is tried with the recorded SHA-256 left as it was
+(the checksum catches it) and with the checksum rewritten to match (as an attacker who controls
+the whole directory would): loading must raise a ValueError subclass from spacy-kexue that names
+the file, and the marker must not exist afterwards. ``test_the_payload_works_when_unpickled``
+shows the payload does create the marker when something unpickles it, so the other tests can
+fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import spacy
+import srsly
+
+from spacy_kexue.errors import KexueError
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+class Payload:
+    """Unpickling this opens (creates) the marker file: a stand-in for arbitrary code."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.fixture
+def marker(tmp_path) -> Path:
+    path = tmp_path / "payload-ran"
+    yield path
+    assert not path.exists(), "the payload ran: something unpickled a model file"
+
+
+def pickle_payload(marker: Path) -> bytes:
+    return pickle.dumps({"weight": Payload(marker)})
+
+
+def torch_payload(marker: Path) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save({"weight": Payload(marker)}, buffer)
+    return buffer.getvalue()
+
+
+def test_the_payload_works_when_unpickled(tmp_path):
+    import torch
+
+    marker = tmp_path / "control"
+    pickle.loads(pickle_payload(marker))
+    assert marker.exists()
+    marker.unlink()
+    torch.load(io.BytesIO(torch_payload(marker)), weights_only=False)
+    assert marker.exists()
+
+
+# --- crafted safetensors blobs -------------------------------------------------------------
+
+
+def _tensors(blob: bytes) -> dict:
+    from safetensors.torch import load
+
+    return load(blob)
+
+
+def _save(tensors: dict) -> bytes:
+    from safetensors.torch import save
+
+    return save({k: v.contiguous() for k, v in tensors.items()})
+
+
+def _largest(tensors: dict) -> str:
+    return max(
+        (k for k in tensors if tensors[k].is_floating_point()), key=lambda k: tensors[k].numel()
+    )
+
+
+def wrong_shape(blob: bytes) -> bytes:
+    import torch
+
+    tensors = _tensors(blob)
+    name = _largest(tensors)
+    t = tensors[name]
+    tensors[name] = torch.cat([t, t[:1]]) if t.dim() else t.reshape(1)
+    return _save(tensors)
+
+
+def wrong_dtype(blob: bytes) -> bytes:
+    import torch
+
+    tensors = _tensors(blob)
+    name = _largest(tensors)
+    tensors[name] = tensors[name].to(torch.int32)
+    return _save(tensors)
+
+
+def missing_tensor(blob: bytes) -> bytes:
+    tensors = _tensors(blob)
+    del tensors[_largest(tensors)]
+    return _save(tensors)
+
+
+def truncated(blob: bytes) -> bytes:
+    return blob[: len(blob) // 2]
+
+
+BLOB_CRAFTS = {
+    "pickle": lambda blob, marker: pickle_payload(marker),
+    "torch.save": lambda blob, marker: torch_payload(marker),
+    "truncated": lambda blob, marker: truncated(blob),
+    "empty": lambda blob, marker: b"",
+    "wrong-shape": lambda blob, marker: wrong_shape(blob),
+    "wrong-dtype": lambda blob, marker: wrong_dtype(blob),
+    "missing-tensor": lambda blob, marker: missing_tensor(blob),
+}
+
+
+def assert_refused(excinfo, path: Path) -> None:
+    err = excinfo.value
+    assert isinstance(err, KexueError) and isinstance(err, ValueError), repr(err)
+    assert str(path) in str(err), f"the error does not name {path}: {err}"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- the default pipeline ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped_dir() -> Path:
+    if not spacy.util.is_package("zh_kexue_sm"):
+        pytest.skip("zh_kexue_sm is not installed")
+    root = spacy.util.get_package_path("zh_kexue_sm")
+    return sorted(root.glob("zh_kexue_sm-*"))[-1]
+
+
+@pytest.fixture(scope="module")
+def scratch_nlp(shipped_dir):
+    """A pipeline of this module's own, whose components the tests reload from crafted
+    folders (a refused load may leave a component half-changed)."""
+    return spacy.load(shipped_dir)
+
+
+def _copy_component(shipped_dir: Path, name: str, tmp_path: Path) -> Path:
+    folder = tmp_path / name
+    shutil.copytree(shipped_dir / name, folder)
+    return folder
+
+
+def _with_shim_state(model_bytes: bytes, craft) -> bytes:
+    """thinc's msgpack ``model`` file with the PyTorch shim's state (safetensors) crafted."""
+    msg = srsly.msgpack_loads(model_bytes)
+    for shims in msg["shims"]:
+        for i, shim_bytes in enumerate(shims):
+            shim = srsly.msgpack_loads(shim_bytes)
+            shim["state"] = craft(shim["state"])
+            shims[i] = srsly.msgpack_dumps(shim)
+    return srsly.msgpack_dumps(msg)
+
+
+@pytest.mark.parametrize("component", ["textcat", "vae"])
+@pytest.mark.parametrize("craft", sorted(BLOB_CRAFTS))
+@pytest.mark.parametrize("checksum", ["kept", "rewritten"])
+def test_trainable_pipe_refuses_crafted_weights(
+    shipped_dir, scratch_nlp, tmp_path, marker, component, craft, checksum
+):
+    folder = _copy_component(shipped_dir, component, tmp_path)
+    model = folder / "model"
+    crafted = _with_shim_state(model.read_bytes(), lambda blob: BLOB_CRAFTS[craft](blob, marker))
+    model.write_bytes(crafted)
+    if checksum == "rewritten":
+        (folder / "checksum.json").write_text(json.dumps({"model": sha256(crafted)}))
+    with pytest.raises(ValueError) as excinfo:
+        scratch_nlp.get_pipe(component).from_disk(folder, exclude=["vocab"])
+    assert_refused(excinfo, model)
+    if checksum == "kept":
+        assert "checksum" in str(excinfo.value)
+
+
+@pytest.mark.parametrize("component", ["textcat", "vae"])
+@pytest.mark.parametrize("content", ["pickle", "truncated", "bit-flip", "cfg-not-json", "cfg-list"])
+def test_trainable_pipe_refuses_a_damaged_folder(
+    shipped_dir, scratch_nlp, tmp_path, marker, component, content
+):
+    folder = _copy_component(shipped_dir, component, tmp_path)
+    model, named = folder / "model", folder / "model"
+    data = model.read_bytes()
+    if content == "pickle":
+        model.write_bytes(pickle_payload(marker))
+        (folder / "checksum.json").unlink()  # no checksum at all: the format still refuses it
+    elif content == "truncated":
+        model.write_bytes(truncated(data))
+    elif content == "bit-flip":
+        flipped = bytearray(data)
+        flipped[len(flipped) // 2] ^= 0x01
+        model.write_bytes(bytes(flipped))
+    else:
+        named = folder / "cfg"
+        named.write_bytes(b"\x80\x04{" if content == "cfg-not-json" else b"[1, 2]")
+    with pytest.raises(ValueError) as excinfo:
+        scratch_nlp.get_pipe(component).from_disk(folder, exclude=["vocab"])
+    assert_refused(excinfo, named)
+
+
+def test_saliency_settings_are_checked(shipped_dir, scratch_nlp, tmp_path):
+    folder = _copy_component(shipped_dir, "saliency", tmp_path)
+    cfg = folder / "cfg.json"
+    for content in (b"\xff\xfe", b"[]", b'{"method": "magic"}', b'{"no_such_setting": 1}'):
+        cfg.write_bytes(content)
+        with pytest.raises(ValueError) as excinfo:
+            scratch_nlp.get_pipe("saliency").from_disk(folder)
+        assert_refused(excinfo, cfg)
+
+
+@pytest.mark.parametrize("craft", sorted(BLOB_CRAFTS))
+@pytest.mark.parametrize("checksum", ["kept", "rewritten"])
+def test_tokenizer_refuses_crafted_weights(
+    shipped_dir, scratch_nlp, tmp_path, marker, craft, checksum
+):
+    folder = tmp_path / "tokenizer"
+    folder.mkdir()
+    for name in ("cfg.json", "chars.json", "model.safetensors"):
+        shutil.copy(shipped_dir / "tokenizer" / name, folder / name)
+    weights = folder / "model.safetensors"
+    crafted = BLOB_CRAFTS[craft](weights.read_bytes(), marker)
+    weights.write_bytes(crafted)
+    if checksum == "rewritten":
+        cfg = json.loads((folder / "cfg.json").read_text())
+        (folder / "cfg.json").write_text(json.dumps(dict(cfg, sha256=sha256(crafted))))
+    with pytest.raises(ValueError) as excinfo:
+        scratch_nlp.tokenizer.load_model(folder)
+    assert_refused(excinfo, weights)
+
+
+@pytest.mark.parametrize("cfg", [[], {"arch": "cnn"}, {"arch": "rnn", "settings": {}}])
+def test_tokenizer_refuses_a_malformed_config(shipped_dir, scratch_nlp, tmp_path, cfg):
+    folder = tmp_path / "tokenizer"
+    shutil.copytree(shipped_dir / "tokenizer", folder)
+    weights = (folder / "model.safetensors").read_bytes()
+    if isinstance(cfg, dict):
+        cfg = dict(cfg, sha256=sha256(weights))
+    (folder / "cfg.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError) as excinfo:
+        scratch_nlp.tokenizer.load_model(folder)
+    assert isinstance(excinfo.value, KexueError)
+    assert str(folder) in str(excinfo.value)
+
+
+@pytest.mark.parametrize("component", ["tokenizer", "textcat", "vae"])
+def test_spacy_load_of_a_crafted_pipeline_never_runs_the_payload(
+    shipped_dir, tmp_path, marker, component
+):
+    """The whole path a user takes, spacy.load(DIR), with the checksum rewritten to match."""
+    pipeline = tmp_path / "pipeline"
+    shutil.copytree(shipped_dir, pipeline)
+    payload = torch_payload(marker)
+    if component == "tokenizer":
+        weights = pipeline / "tokenizer" / "model.safetensors"
+        weights.write_bytes(payload)
+        cfg_path = pipeline / "tokenizer" / "cfg.json"
+        cfg_path.write_text(
+            json.dumps(dict(json.loads(cfg_path.read_text()), sha256=sha256(payload)))
+        )
+    else:
+        weights = pipeline / component / "model"
+        crafted = _with_shim_state(weights.read_bytes(), lambda blob: payload)
+        weights.write_bytes(crafted)
+        (pipeline / component / "checksum.json").write_text(json.dumps({"model": sha256(crafted)}))
+    with pytest.raises(ValueError) as excinfo:
+        spacy.load(pipeline)
+    assert_refused(excinfo, weights)
+
+
+@pytest.mark.parametrize("target", ["vocab/vectors", "vocab/key2row", "vocab/lookups.bin"])
+def test_spacys_own_files_never_unpickle(shipped_dir, tmp_path, marker, target):
+    """spaCy reads the vocab's arrays with numpy's allow_pickle=False and msgpack's numpy
+    decoder, which refuses object arrays: a pickle hidden there is an error, never run."""
+    pipeline = tmp_path / "pipeline"
+    shutil.copytree(shipped_dir, pipeline)
+    path = pipeline / target
+    if target == "vocab/vectors":
+        with path.open("wb") as f:
+            np.save(f, np.array([Payload(marker)], dtype=object), allow_pickle=True)
+    else:
+        path.write_bytes(
+            srsly.msgpack_dumps(
+                {
+                    b"nd": True,
+                    b"type": "|O",
+                    b"kind": b"",
+                    b"shape": [1],
+                    b"data": pickle_payload(marker),
+                }
+            )
+        )
+    with pytest.raises((ValueError, TypeError, AttributeError)):
+        spacy.load(pipeline)
+
+
+# --- the OCR front end ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ocr_default() -> Path:
+    from spacy_kexue.ocr.reader import DEFAULT_MODEL_DIR
+
+    return DEFAULT_MODEL_DIR
+
+
+@pytest.mark.parametrize("craft", sorted(BLOB_CRAFTS))
+@pytest.mark.parametrize("checksum", ["kept", "rewritten"])
+def test_recognizer_refuses_crafted_weights(ocr_default, tmp_path, marker, craft, checksum):
+    from spacy_kexue.ocr.model import Recognizer
+
+    folder = tmp_path / "recognizer"
+    shutil.copytree(ocr_default / "recognizer", folder)
+    weights = folder / "weights.safetensors"
+    crafted = BLOB_CRAFTS[craft](weights.read_bytes(), marker)
+    weights.write_bytes(crafted)
+    if checksum == "rewritten":
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps(dict(config, sha256=sha256(crafted))))
+    with pytest.raises(ValueError) as excinfo:
+        Recognizer.from_disk(folder)
+    assert_refused(excinfo, weights)
+
+
+@pytest.mark.parametrize("settings", [{"n_classes": "many"}, {"n_classes": 3}, "cnn", None])
+def test_recognizer_refuses_a_malformed_config(ocr_default, tmp_path, settings):
+    from spacy_kexue.ocr.model import Recognizer
+
+    folder = tmp_path / "recognizer"
+    shutil.copytree(ocr_default / "recognizer", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["settings"] = (
+        dict(config["settings"], **settings) if isinstance(settings, dict) else settings
+    )
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError) as excinfo:
+        Recognizer.from_disk(folder)
+    assert isinstance(excinfo.value, KexueError)
+    assert str(folder) in str(excinfo.value)
+
+
+def _object_npz(marker: Path) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, format=np.array([1]), chars=np.array([Payload(marker)], dtype=object))
+    return buffer.getvalue()
+
+
+# A flipped bit that the zip CRC does not cover is only caught by the checksum: that case is
+# tried with the checksum kept only.
+LM_CASES = [
+    (content, checksum)
+    for content in ("pickle", "object-npz", "truncated", "bit-flip")
+    for checksum in ("kept", "rewritten", "absent")
+    if content != "bit-flip" or checksum == "kept"
+]
+
+
+@pytest.mark.parametrize(("content", "checksum"), LM_CASES)
+def test_ocr_reader_refuses_a_crafted_language_model(
+    ocr_default, tmp_path, marker, content, checksum
+):
+    from spacy_kexue.ocr.reader import LM_CHECKSUM_KEY, OCRReader
+
+    folder = tmp_path / "reader"
+    shutil.copytree(ocr_default, folder)
+    lm = folder / "lm.npz"
+    data = lm.read_bytes()
+    crafted = {
+        "pickle": lambda: pickle_payload(marker),
+        "object-npz": lambda: _object_npz(marker),
+        "truncated": lambda: truncated(data),
+        "bit-flip": lambda: data[:100] + bytes([data[100] ^ 0x01]) + data[101:],
+    }[content]()
+    lm.write_bytes(crafted)
+    settings_file = folder / "reader.json"
+    settings = json.loads(settings_file.read_text())
+    if checksum == "rewritten":
+        settings[LM_CHECKSUM_KEY] = sha256(crafted)
+    elif checksum == "absent":
+        del settings[LM_CHECKSUM_KEY]
+    settings_file.write_text(json.dumps(settings))
+    with pytest.raises(ValueError) as excinfo:
+        OCRReader.from_disk(folder)
+    assert_refused(excinfo, lm)
+
+
+def test_the_shipped_checksums_match(shipped_dir, ocr_default):
+    """Every shipped weight file has its SHA-256 recorded next to it, and it matches."""
+    from spacy_kexue.ocr.reader import LM_CHECKSUM_KEY
+
+    recorded = {
+        shipped_dir / "tokenizer" / "model.safetensors": json.loads(
+            (shipped_dir / "tokenizer" / "cfg.json").read_text()
+        )["sha256"],
+        ocr_default / "recognizer" / "weights.safetensors": json.loads(
+            (ocr_default / "recognizer" / "config.json").read_text()
+        )["sha256"],
+        ocr_default / "lm.npz": json.loads((ocr_default / "reader.json").read_text())[
+            LM_CHECKSUM_KEY
+        ],
+    }
+    for component in ("textcat", "vae"):
+        checksums = json.loads((shipped_dir / component / "checksum.json").read_text())
+        recorded[shipped_dir / component / "model"] = checksums["model"]
+    for path, digest in recorded.items():
+        assert sha256(path.read_bytes()) == digest, path
