@@ -205,7 +205,10 @@ def test_tokens_cut_by_truncation_score_zero(trained, method):
     values = np.asarray(doc._.saliency)
     assert len(values) == 500
     assert np.all(values[100:400] == 0.0)
-    assert np.count_nonzero(values[:100]) > 0 and np.count_nonzero(values[400:]) > 0
+    if method == "states":
+        assert np.count_nonzero(values[:100]) > 0 and np.count_nonzero(values[400:]) > 0
+    else:  # hiding one of 200 identical characters can leave a saturated score unchanged
+        assert np.count_nonzero(values[:100]) + np.count_nonzero(values[400:]) > 0
 
 
 def test_keep_states_setting(trained):
