@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +19,12 @@ def _open_lines(path: Path) -> Iterator[tuple[int, bytes]]:
             yield from enumerate(f, start=1)
     except FileNotFoundError:
         raise DataFileError("does not exist.", path=path) from None
-    except gzip.BadGzipFile as err:
-        raise DataFileError(f"is not a valid gzip file ({err}).", path=path) from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise DataFileError(
+            f"is not a valid gzip file, or is truncated ({err}).", path=path
+        ) from None
+    except OSError as err:
+        raise DataFileError(f"cannot be read ({err.strerror or err}).", path=path) from None
 
 
 def decode_line(raw: bytes, lineno: int, path) -> str:
@@ -71,6 +76,10 @@ def read_records(path: str | Path) -> Iterator[tuple[int, dict]]:
             record = json.loads(line)
         except json.JSONDecodeError as err:
             raise DataFileError(f"is not valid JSON ({err.msg}).", path=path, line=lineno) from None
+        except (ValueError, RecursionError) as err:  # a huge integer, too deeply nested
+            raise DataFileError(
+                f"is not valid JSON ({type(err).__name__}: {err}).", path=path, line=lineno
+            ) from None
         if not isinstance(record, dict):
             raise DataFileError("is not a JSON object.", path=path, line=lineno)
         yield lineno, record

@@ -27,6 +27,7 @@ import gzip
 import json
 import re
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,7 +159,7 @@ def check_length(record: Record, max_chars: int) -> Item:
 def _lines(stream, name: str) -> Iterator[tuple[int, bytes]]:
     try:
         yield from enumerate(stream, start=1)
-    except (gzip.BadGzipFile, EOFError, OSError) as err:
+    except (gzip.BadGzipFile, EOFError, OSError, zlib.error) as err:  # zlib: damaged .gz
         raise DataFileError(f"cannot be read ({err}).", path=name) from None
 
 
@@ -217,6 +218,9 @@ def _jsonl(lines: Iterator[tuple[int, bytes]], source: str, text_key: str) -> It
         except json.JSONDecodeError as err:
             yield Reject(0, source, lineno, "invalid-json", err.msg)
             continue
+        except (ValueError, RecursionError) as err:  # a huge integer, too deeply nested
+            yield Reject(0, source, lineno, "invalid-json", f"{type(err).__name__}: {err}")
+            continue
         if not isinstance(obj, dict):
             yield Reject(0, source, lineno, "not-an-object", type(obj).__name__)
             continue
@@ -230,8 +234,13 @@ def _jsonl(lines: Iterator[tuple[int, bytes]], source: str, text_key: str) -> It
             )
             continue
         if _SURROGATE_ESCAPE.search(raw):  # only then can a lone surrogate be in the object
+            try:
+                others = json.dumps(obj, ensure_ascii=False)
+            except (ValueError, RecursionError) as err:
+                yield Reject(0, source, lineno, "invalid-json", f"{type(err).__name__}: {err}")
+                continue
             bad = _surrogate(source, lineno, text) or _surrogate(
-                source, lineno, json.dumps(obj, ensure_ascii=False), "other fields"
+                source, lineno, others, "other fields"
             )
             if bad is not None:
                 yield bad

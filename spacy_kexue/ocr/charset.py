@@ -234,7 +234,7 @@ class Charset:
         """Read what :meth:`to_json` wrote; malformed input raises :class:`CharsetError`."""
         try:
             chars = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except (ValueError, RecursionError) as err:  # bad JSON or UTF-8, a huge number, nesting
             raise CharsetError(
                 f"The charset is not valid JSON ({err}). Expected a JSON list of characters, as "
                 "written by Charset.to_json()."

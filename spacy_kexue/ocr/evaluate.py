@@ -64,6 +64,10 @@ def read_labels(folder: str | Path, *, limit: int = 0) -> list[LabelledImage]:
                 raise DataFileError(
                     f"not valid JSON ({err.msg}).", path=labels, line=lineno
                 ) from None
+            except (ValueError, RecursionError) as err:  # a huge integer, too deeply nested
+                raise DataFileError(
+                    f"not valid JSON ({type(err).__name__}: {err}).", path=labels, line=lineno
+                ) from None
             if not isinstance(record, dict):
                 raise DataFileError("expected a JSON object.", path=labels, line=lineno)
             for key in ("image", "text"):
@@ -71,14 +75,23 @@ def read_labels(folder: str | Path, *, limit: int = 0) -> list[LabelledImage]:
                     raise DataFileError(
                         f'the field "{key}" is missing or not a string.', path=labels, line=lineno
                     )
-            path = (folder / record["image"]).resolve()
+            try:
+                path = (folder / record["image"]).resolve()
+                is_file = path.is_file()
+            except (ValueError, OSError) as err:  # NUL in the name, a name too long, ...
+                raise DataFileError(
+                    f"the image path {record['image']!r} cannot be used ({err}); give the path "
+                    "of an image file inside the folder.",
+                    path=labels,
+                    line=lineno,
+                ) from None
             if root not in path.parents:
                 raise DataFileError(
                     f"the image {record['image']!r} is outside the folder {folder}.",
                     path=labels,
                     line=lineno,
                 )
-            if not path.is_file():
+            if not is_file:
                 raise DataFileError(
                     f"the image {record['image']!r} does not exist.", path=labels, line=lineno
                 )

@@ -493,11 +493,15 @@ class BigramLM:
                 path=path if path is not None else "<language model bytes>",
             )
 
+        if bytes(data[:4]) != b"PK\x03\x04":  # np.load would read anything else as .npy
+            raise bad("is not a BigramLM file (not an .npz archive).")
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 total = sum(info.file_size for info in zf.infolist())
-        except zipfile.BadZipFile:
-            raise bad("is not a BigramLM file (not an .npz archive).") from None
+        except Exception as err:  # BadZipFile, NotImplementedError (zip version), ...
+            raise bad(
+                f"is damaged, or not a BigramLM file ({type(err).__name__}: {err})."
+            ) from None
         if total > _MAX_UNCOMPRESSED:
             raise bad(f"would inflate to {total} bytes, more than a language model needs.")
         arrays: dict[str, np.ndarray] = {}
@@ -516,8 +520,10 @@ class BigramLM:
                 f"holds data that would need unpickling ({err}); refused: model files hold "
                 "plain numeric arrays only."
             ) from None
-        except (OSError, EOFError, zipfile.BadZipFile) as err:
-            raise bad(f"is damaged ({err}).") from None
+        except Exception as err:  # a damaged archive raises all sorts of things (zlib.error,
+            # NotImplementedError for an unknown compression method, RuntimeError for the
+            # encryption flag, ...)
+            raise bad(f"is damaged ({type(err).__name__}: {err}).") from None
         missing = [name for name in _REQUIRED if name not in arrays]
         if missing:
             raise bad(f"is not a BigramLM file (missing {', '.join(missing)}).")

@@ -27,6 +27,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import DataFileError
+
 __all__ = [
     "B",
     "E",
@@ -320,7 +322,28 @@ class UserDictionary:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> UserDictionary:
-        return cls(json.loads(data.decode("utf-8"))["words"])
+        """Read what :meth:`to_bytes` wrote; anything else raises
+        :class:`~spacy_kexue.errors.DataFileError`."""
+        where = "<user dictionary bytes>"
+        try:
+            obj = json.loads(bytes(data).decode("utf-8"))
+        except (ValueError, RecursionError) as err:  # bad UTF-8 or JSON, a huge number
+            raise DataFileError(
+                f"are not a user dictionary ({type(err).__name__}: {err}); pass what "
+                "UserDictionary.to_bytes() wrote.",
+                path=where,
+            ) from None
+        words = obj.get("words") if isinstance(obj, dict) else None
+        if not isinstance(words, list):
+            raise DataFileError(
+                'are not a user dictionary: expected a JSON object {"words": [...]}, as '
+                "UserDictionary.to_bytes() writes.",
+                path=where,
+            )
+        try:
+            return cls(words)
+        except ValueError as err:
+            raise DataFileError(str(err), path=where) from None
 
 
 def spans_mask(

@@ -301,6 +301,13 @@ def load_dictionary(
     entries: list[tuple[int, str, str | None, str | None]] = []
     for lineno, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
+        if "\r" in line:
+            raise DataFileError(
+                "holds a carriage return (\\r) inside the line; end lines with \\n or \\r\\n "
+                "only (e.g. `dos2unix`, or remove the stray \\r).",
+                path=path,
+                line=lineno,
+            )
         if line:
             word, count, tag = _parse_line(line)
             entries.append((lineno, word, count, tag))
@@ -340,7 +347,17 @@ def load_dictionary(
                 _parse_count(count, path, lineno)
         tagged = any(e[3] for e in entries)
         tags = [e[3] or "" for e in entries] if tagged else None
-        return WordDict(words, counts, tags)
+        wdict = WordDict(words, counts, tags)
+        if not np.all(np.isfinite(wdict.counts)):  # duplicates whose counts add up to inf
+            bad = wdict.words[int(np.flatnonzero(~np.isfinite(wdict.counts))[0])]
+            lineno = next(e[0] for e in entries if e[1] == bad)
+            raise DataFileError(
+                f"the counts of {bad!r}, which is listed more than once, add up to more than a "
+                "float can hold; give it one line with a smaller count.",
+                path=path,
+                line=lineno,
+            )
+        return wdict
     wdict = WordDict(words, np.ones(len(words), dtype=np.float64))
     if raw_texts is None:
         if uniform_if_no_counts:

@@ -79,13 +79,16 @@ def _read_lines(path: str | os.PathLike) -> list[str]:
     A byte-order mark is dropped. A final newline does not start an extra empty line.
     """
     path = Path(path)
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
+        start = err.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
         raise DataFileError(
-            f"not valid UTF-8 ({err.reason} at byte {err.start}); convert the file to UTF-8",
+            f"not valid UTF-8 ({err.reason} at byte {start}); convert the file to UTF-8",
             path=path,
-        ) from err
+            line=data.count(b"\n", 0, start) + 1,
+        ) from None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -166,7 +169,7 @@ def read_conllu(path: str | os.PathLike) -> list[tuple[str, list[str]]]:
                 raise DataFileError(f"bad token range {tok_id!r}", path=path, line=lineno) from err
             text_parts.append(form + space)
             continue
-        if not tok_id.isdigit():
+        if not tok_id.isdecimal():  # not isdigit(): int() refuses digits such as "²"
             raise DataFileError(
                 f"bad token ID {tok_id!r} (expected an integer, a range or a decimal)",
                 path=path,

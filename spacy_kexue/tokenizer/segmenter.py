@@ -136,7 +136,7 @@ class KexueSegmenter(DummyTokenizer):
         path = ensure_path(path)
         raw = _read_bytes(path, "the user dictionary")
         words = []
-        for lineno, line in enumerate(raw.splitlines(), start=1):
+        for lineno, line in enumerate(raw.split(b"\n"), start=1):  # lines as an editor counts them
             text = decode_line(line, lineno, path)
             if "\x00" in text:
                 raise DataFileError(

@@ -19,26 +19,44 @@ def read_curve(path: str | Path) -> dict[str, list[float]]:
     path = Path(path)
     steps, kl, au = [], [], []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except OSError as err:
         raise DataFileError(f"cannot read the training log ({err.strerror})", path=path) from None
-    for lineno, line in enumerate(lines, start=1):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataFileError(
+            f"not UTF-8 ({err.reason} at byte {err.start}); pass the JSON-lines log that "
+            "spacy.ConsoleLogger.v3 wrote",
+            path=path,
+            line=data.count(b"\n", 0, err.start) + 1,
+        ) from None
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-            scores = record["scores"]
-            step = record["step"]
-        except (ValueError, KeyError, AttributeError):
+        except (ValueError, RecursionError):  # bad JSON, a huge number, too deeply nested
+            record = None
+        scores = record.get("scores") if isinstance(record, dict) else None
+        step = record.get("step") if isinstance(record, dict) else None
+        if not isinstance(scores, dict) or not _is_number(step):
             raise DataFileError(
                 "not a spacy.ConsoleLogger.v3 JSON line (with 'step' and 'scores')",
                 path=path,
                 line=lineno,
-            ) from None
+            )
         if "vae_kl" in scores and "vae_au" in scores:
+            if not (_is_number(scores["vae_kl"]) and _is_number(scores["vae_au"])):
+                raise DataFileError(
+                    f"vae_kl ({scores['vae_kl']!r}) and vae_au ({scores['vae_au']!r}) must be "
+                    "numbers (give them a weight of 0, not null, in [training.score_weights])",
+                    path=path,
+                    line=lineno,
+                )
             steps.append(step)
-            kl.append(scores["vae_kl"] / 100)  # the logger stores scores x 100
-            au.append(scores["vae_au"] / 100)
+            kl.append(float(scores["vae_kl"]) / 100)  # the logger stores scores x 100
+            au.append(float(scores["vae_au"]) / 100)
     if not steps:
         raise DataFileError(
             "no evaluation with vae_kl and vae_au scores (give them a weight of 0, not null, "
@@ -46,6 +64,17 @@ def read_curve(path: str | Path) -> dict[str, list[float]]:
             path=path,
         )
     return {"step": steps, "kl": kl, "au": au}
+
+
+def _is_number(value) -> bool:
+    """A JSON number that fits a float (not a bool, not an integer of 400 digits)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def plot_curves(curves: dict[str, dict[str, list[float]]], out: str | Path) -> Path:
