@@ -33,6 +33,11 @@ characters, NUL, bidi controls, full-width forms, lone surrogates) into consecut
     stay attached to their base; a mark with no base (at the start, after a space) is a unit of
     its own.
 
+Whatever the kind, attached characters (:func:`is_attached`: combining marks, variation
+selectors, ZWJ, ZWNJ, emoji modifiers, tag characters) stay in the span of the character before
+them (``‼\ufe0f`` is one punct span, ``C#\u0301`` one latin span, ``好\u200d`` one han span):
+a span starts with one only at the start of the text or after a space run.
+
 The character tables below were generated from ``unicodedata`` (Unicode 14.0, Python 3.11), so
 the answer does not depend on the Python version; ``tests/tokenizer/test_pretok.py`` checks them.
 """
@@ -194,36 +199,43 @@ _EMOJI = (
 )
 _REGIONAL = r"\U0001F1E6-\U0001F1FF"
 
-_LDX = f"[{_LETTERS}{_DIGITS}{_EXT}]"
+_LDX = f"[{_LETTERS}{_DIGITS}{_EXT}{_ZWJ}]"
 _LD = f"[{_LETTERS}{_DIGITS}]"
 
+# The attached characters (is_attached) that may end any span but a space run: a span never
+# ends right before one, so no token starts inside a grapheme ("‼\ufe0f", "C#\u0301",
+# "好\u200d"). The BMP class first, the astral one behind the cheap guard (see _ASTRAL).
+_TAIL = f"(?:[{_EXT_BMP}{_ZWJ}]|{_ASTRAL}[{_EXT_ASTRAL}])*"
+
 _ALTERNATIVES = {
-    # han: an ideograph, then ideographs and attached marks (see _ASTRAL)
+    # han: an ideograph, then ideographs and attached characters (see _ASTRAL)
     "han": (
         f"(?:[{_HAN_BMP}]|{_ASTRAL}[{_HAN_ASTRAL}])"
-        f"(?:[{_HAN_BMP}{_EXT_BMP}]+|{_ASTRAL}[{_HAN_ASTRAL}{_EXT_ASTRAL}])*"
+        f"(?:[{_HAN_BMP}{_EXT_BMP}{_ZWJ}]+|{_ASTRAL}[{_HAN_ASTRAL}{_EXT_ASTRAL}])*"
     ),
     # keycap emoji 1️⃣ #️⃣ (before punct and num, which would take the # or the digit)
-    "keycap": "[0-9#*]\\uFE0F?\\u20E3",
+    "keycap": f"[0-9#*]\\uFE0F?\\u20E3{_TAIL}",
     # one punctuation mark; a repeated mark (—— …… ... !!!) stays one span
-    "punct": f"(?P<pc>[{_PUNCT}{_SYMBOL_PUNCT}])(?P=pc)*",
+    "punct": f"(?P<pc>[{_PUNCT}{_SYMBOL_PUNCT}])(?P=pc)*{_TAIL}",
     "space": r"\s+",
     # dotted abbreviation of single letters: U.S. e.g.
-    "abbr": f"(?:[{_LETTERS}][{_EXT}]*\\.){{2,}}(?!{_LD})",
+    "abbr": f"(?:[{_LETTERS}][{_EXT}{_ZWJ}]*\\.){{2,}}{_TAIL}(?!{_LD})",
     # latin word: optional digit prefix (5G), a letter, alphanumerics and inner joiners,
     # then C++ / C#
     "latin": (
         f"[{_DIGITS}]*[{_LETTERS}]{_LDX}*(?:[-._'\\u2019&/@]{_LD}{_LDX}*)*"
-        f"(?:(?:\\+\\+|\\#)(?!{_LD}))?"
+        f"(?:(?:\\+\\+|\\#)(?!{_LD}){_TAIL})?"
     ),
     # number: digits with inner . , : ． and an optional percent/permille sign
     "num": (
-        f"[{_DIGITS}][{_DIGITS}{_EXT}]*(?:[.,:\\uFF0E][{_DIGITS}][{_DIGITS}{_EXT}]*)*"
-        f"[%\\uFF05\\u2030]?"
+        f"[{_DIGITS}][{_DIGITS}{_EXT}{_ZWJ}]*"
+        f"(?:[.,:\\uFF0E][{_DIGITS}][{_DIGITS}{_EXT}{_ZWJ}]*)*"
+        f"(?:[%\\uFF05\\u2030]{_TAIL})?"
     ),
     # anything else, one grapheme-like unit: a flag (two regional indicators) or any single
-    # character, its attached marks, then ZWJ-joined emoji (a dangling ZWJ stays attached)
-    "other": f"(?:[{_REGIONAL}]{{2}}|.)[{_EXT}]*(?:{_ZWJ}(?:[{_EMOJI}][{_EXT}]*)?)*",
+    # character, its attached marks, then ZWJ-joined emoji (a dangling ZWJ stays attached,
+    # with any marks after it)
+    "other": f"(?:[{_REGIONAL}]{{2}}|.)[{_EXT}]*(?:{_ZWJ}[{_EXT}]*(?:[{_EMOJI}][{_EXT}]*)?)*",
 }
 _KIND_OF = {"keycap": "other", "abbr": "latin"}
 # The alternatives start with disjoint characters except keycap/punct/num (#, *, digits) and

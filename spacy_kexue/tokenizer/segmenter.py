@@ -34,7 +34,7 @@ from ..text import check_text
 from ..torch_util import check_state_dict, install_fork_hook
 from .corpus import tag_lengths
 from .decode import B, S, UserDictionary, boundaries, force_words_mask, viterbi
-from .pretok import attached_positions, split_runs
+from .pretok import attached_positions, is_attached, split_runs
 from .unigram import UnigramSegmenter
 
 WEIGHTS_FILE = "model.safetensors"
@@ -187,8 +187,13 @@ class KexueSegmenter(DummyTokenizer):
             for start, end, kind in split_runs(text):
                 if kind == "han":
                     first = len(pieces)
-                    for a in range(start, end, self.max_chunk):
-                        pieces.append(text[a : min(end, a + self.max_chunk)])
+                    a = start
+                    while a < end:
+                        b = min(end, a + self.max_chunk)
+                        while a + 1 < b < end and is_attached(text[b]):  # not inside a grapheme
+                            b -= 1
+                        pieces.append(text[a:b])
+                        a = b
                     plan.append((kind, first, len(pieces)))
                 else:
                     plan.append((kind, start, end))
