@@ -8,6 +8,9 @@ every budget for a longer local run, e.g. ``KEXUE_FUZZ_SCALE=20 python -m pytest
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from contextlib import contextmanager
 
 import pytest
 import spacy
@@ -37,3 +40,27 @@ def default_nlp():
     if not spacy.util.is_package("zh_kexue_sm"):
         pytest.skip("zh_kexue_sm is not installed")
     return spacy.load("zh_kexue_sm")
+
+
+class Hang(BaseException):
+    """Code under test ran past its time limit (a BaseException, so no parser can swallow it)."""
+
+
+@contextmanager
+def time_limit(seconds: int = 20, what: str = "the parser"):
+    """Fail (raise :class:`Hang`) when the block runs longer than ``seconds`` (main thread,
+    POSIX; elsewhere the block runs unguarded)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise Hang(f"{what} was still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

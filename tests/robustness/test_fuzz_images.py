@@ -10,13 +10,10 @@ any other exception (PIL internals, struct.error, MemoryError, ...) or a hang is
 from __future__ import annotations
 
 import io
-import signal
 import struct
 import tempfile
-import threading
 import warnings
 import zlib
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -29,29 +26,7 @@ from PIL import Image, features
 from spacy_kexue.errors import KexueError
 from spacy_kexue.ocr.imageio import DEFAULT_MAX_PIXELS, ImageError, load_image
 
-from .conftest import budget
-
-
-class Hang(BaseException):
-    """The loader ran past its time limit."""
-
-
-@contextmanager
-def time_limit(seconds: int = 20):
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise Hang(f"load_image was still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+from .conftest import budget, time_limit
 
 
 def run_load(data: bytes, how: str, max_pixels: int | None):
@@ -61,7 +36,7 @@ def run_load(data: bytes, how: str, max_pixels: int | None):
         path.write_bytes(data)
         source = {"bytes": data, "path": path, "str": str(path)}.get(how)
         try:
-            with time_limit(), warnings.catch_warnings():
+            with time_limit(what="load_image"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. "EXIF orientation ignored"
                 if how == "file":
                     with open(path, "rb") as f:

@@ -20,10 +20,8 @@ import csv
 import gzip
 import io
 import json
-import signal
 import struct
 import tempfile
-import threading
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -54,32 +52,9 @@ from spacy_kexue.tokenizer.evaluate import (
 from spacy_kexue.tokenizer.segmenter import KexueSegmenter
 from spacy_kexue.vae.curves import read_curve
 
-from .conftest import budget
+from .conftest import budget, time_limit
 
 # --------------------------------------------------------------------------- helpers
-
-
-class Hang(BaseException):
-    """A parser ran past its time limit (BaseException so no parser can swallow it)."""
-
-
-@contextmanager
-def time_limit(seconds: int = 20):
-    """Fail (raise :class:`Hang`) when the block runs longer than ``seconds``."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise Hang(f"the parser was still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def parse(fn, path, *, types=(DataFileError,), line_based=True, whole_file=()):
