@@ -31,15 +31,15 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_file_bytes(path: Path, what: str = "the file") -> bytes:
+def read_file_bytes(
+    path: Path, what: str = "the file", *, hint: str = "the model directory is incomplete"
+) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise DataFileError(
-            f"{what} is missing; the model directory is incomplete.", path=path
-        ) from None
+        raise DataFileError(f"{what} is missing; {hint}.", path=path) from None
     except OSError as err:
-        raise DataFileError(f"cannot read {what} ({err.strerror}).", path=path) from None
+        raise DataFileError(f"cannot read {what} ({err.strerror or err}).", path=path) from None
 
 
 def read_json_file(path: Path, *, expect: type | None = dict) -> Any:
@@ -47,8 +47,10 @@ def read_json_file(path: Path, *, expect: type | None = dict) -> Any:
     data = read_file_bytes(path)
     try:
         value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataFileError(f"is not valid JSON ({err}).", path=path) from None
+    except (ValueError, RecursionError) as err:  # bad UTF-8 or JSON, a huge number, nesting
+        raise DataFileError(
+            f"is not valid JSON ({type(err).__name__}: {err}).", path=path
+        ) from None
     if expect is not None and not isinstance(value, expect):
         raise DataFileError(
             f"must hold a JSON {'object' if expect is dict else expect.__name__}, found "
@@ -83,6 +85,7 @@ class ChecksummedPipe:
             srsly.write_json(path / CHECKSUM_FILE, {MODEL_FILE: digest})
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()):
+        self._validate_serialization_attrs()
         path = ensure_path(path)
         if "vocab" not in exclude and (path / "vocab").exists():
             self.vocab.from_disk(path / "vocab", exclude=exclude)
@@ -93,6 +96,11 @@ class ChecksummedPipe:
             data = read_file_bytes(model_path, "the weights")
             if (path / CHECKSUM_FILE).exists():
                 recorded = read_json_file(path / CHECKSUM_FILE).get(MODEL_FILE)
+                if not isinstance(recorded, str):
+                    raise DataFileError(
+                        f'records no SHA-256 for "{MODEL_FILE}"; the model directory is damaged.',
+                        path=path / CHECKSUM_FILE,
+                    )
                 check_digest(model_path, data, recorded)
             try:
                 self.model.from_bytes(data)

@@ -321,7 +321,7 @@ class Recognizer:
                 )
         try:
             config = json.loads(files[_CONFIG].read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except (ValueError, RecursionError) as err:  # bad UTF-8 or JSON, a huge number, nesting
             raise ModelFileError(f"{files[_CONFIG]}: not valid JSON ({err}).") from None
         try:
             charset = Charset.from_json(files[_CHARSET].read_bytes())

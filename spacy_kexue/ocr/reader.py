@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import KexueError
-from ..integrity import check_digest, read_file_bytes, sha256_bytes
+from ..integrity import check_digest, read_file_bytes, read_json_file, sha256_bytes
 from .charset import char_kind
 from .imageio import DEFAULT_MAX_PIXELS, load_image
 from .layout import Box, Line, ProjectionLayout, to_grey
@@ -231,11 +231,11 @@ def _load_lm(source: Any, sha256: str | None = None) -> BigramLM | None:
 
 def _recorded_lm_sha256(folder: Path) -> str | None:
     """The SHA-256 of ``lm.npz`` recorded in the reader folder's reader.json, if any."""
-    try:
-        settings = json.loads((folder / "reader.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return settings.get(LM_CHECKSUM_KEY) if isinstance(settings, dict) else None
+    settings = read_json_file(folder / "reader.json")
+    recorded = settings.get(LM_CHECKSUM_KEY)
+    if recorded is not None and not isinstance(recorded, str):
+        raise ReaderError(f"{folder / 'reader.json'}: {LM_CHECKSUM_KEY} must be a string.")
+    return recorded
 
 
 class OCRReader:
@@ -474,7 +474,7 @@ class OCRReader:
             )
         try:
             settings = json.loads(settings_file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except (ValueError, RecursionError) as err:  # bad UTF-8 or JSON, a huge number, nesting
             raise ReaderError(f"{settings_file}: not valid JSON ({err}).") from None
         if not isinstance(settings, dict):
             raise ReaderError(f"{settings_file}: expected a JSON object, got {settings!r}.")
@@ -483,13 +483,18 @@ class OCRReader:
             raise ReaderError(f"{settings_file}: unexpected settings {settings!r}.")
         settings.update(overrides)
         lm_file = folder / "lm.npz"
-        # the LM is read now, so a damaged file fails here rather than in the first read
+        if recorded is not None and not lm_file.is_file():
+            raise ReaderError(
+                f"{lm_file}: missing, but {settings_file.name} records its checksum; restore "
+                "the file, or remove lm_sha256 to read without a language model."
+            )
+        # the LM is read now (even with use_lm=False, so it can be turned on later), and a
+        # damaged file fails here rather than in the first read
         lm = _load_lm(lm_file, recorded) if lm_file.is_file() else None
+        recognizer = _load_recognizer(folder / "recognizer")
         try:
-            return cls(_load_recognizer(folder / "recognizer"), lm, **settings)
-        except (TypeError, ValueError) as err:
-            if isinstance(err, KexueError):
-                raise
+            return cls(recognizer, lm, **settings)
+        except (TypeError, ValueError) as err:  # ReaderError included: say which file
             raise ReaderError(
                 f"{settings_file}: settings this reader cannot use ({err})."
             ) from None

@@ -34,7 +34,7 @@ from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model
 
-from ..integrity import ChecksummedPipe
+from ..integrity import CHECKSUM_FILE, ChecksummedPipe  # noqa: F401 (CHECKSUM_FILE: re-exported)
 from ..torch_util import install_fork_hook
 from .states import StateStore
 

@@ -1,7 +1,7 @@
 """Character taggers for the segmenter: per-character scores over the tags B, M, E, S.
 
 Two registered architectures (``spacy_architectures``), both thinc Models wrapping a
-PyTorch module (``PyTorchWrapper_v2``): a dilated residual CNN (the default: accurate
+PyTorch module (``PyTorchWrapper_v3``, weights as safetensors): a dilated residual CNN (the default: accurate
 and fast on CPU) and a BiLSTM (the original method's tagger, kept as an ablation).
 Input: a padded int64 array of character ids, shape (batch, length); output: float32
 log-probabilities, shape (batch, length, 4). Id 0 is padding, id 1 unknown characters.
@@ -16,12 +16,16 @@ from thinc.api import Model
 
 
 def _wrap(arch: str, n_chars: int, settings: dict) -> Model:
-    from thinc.api import PyTorchWrapper_v2
+    from thinc.api import PyTorchWrapper_v3
 
+    from ..torch_util import deserialize_module, serialize_module
     from .nets import build_torch_tagger
 
     module = build_torch_tagger(arch, n_chars, **settings)
-    model = PyTorchWrapper_v2(module)
+    # weights serialize as safetensors, never with thinc's default torch.save/torch.load
+    model = PyTorchWrapper_v3(
+        module, serialize_model=serialize_module, deserialize_model=deserialize_module
+    )
     model.attrs["tagger_arch"] = arch
     model.attrs["tagger_settings"] = {"n_chars": n_chars, **settings}
     return model

@@ -13,8 +13,6 @@ Weights are trained by ``kexue segmenter train`` and loaded through
 safetensors format and JSON, with a SHA-256 checksum verified on load.
 """
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from spacy.vocab import Vocab
 
 from ..corpus.readers import decode_line
 from ..errors import DataFileError, KexueError
+from ..integrity import check_digest, read_file_bytes, read_json_file, sha256_bytes
 from ..text import check_text
 from ..torch_util import check_state_dict, install_fork_hook
 from .corpus import tag_lengths
@@ -110,6 +109,24 @@ class KexueSegmenter(DummyTokenizer):
         self.model_cfg: dict[str, Any] = {}
         self.tagger = None  # the bare torch module, built from model_cfg
 
+    @property
+    def max_chunk(self) -> int:
+        """Han runs longer than this are tagged in pieces of at most this many characters."""
+        return self._max_chunk
+
+    @max_chunk.setter
+    def max_chunk(self, value: int) -> None:
+        self._max_chunk = _positive_int("max_chunk", value)
+
+    @property
+    def batch_chars(self) -> int:
+        """About this many characters are tagged in one forward pass."""
+        return self._batch_chars
+
+    @batch_chars.setter
+    def batch_chars(self, value: int) -> None:
+        self._batch_chars = _positive_int("batch_chars", value)
+
     # ------------------------------------------------------------------ API
     def __call__(self, text: str) -> Doc:
         return self._segment_batch([text])[0]
@@ -134,9 +151,9 @@ class KexueSegmenter(DummyTokenizer):
         """Add the words of a user dictionary file: one word a line (anything after the first
         whitespace, such as a count or a tag, is ignored; blank lines and ``#`` comments skipped)."""
         path = ensure_path(path)
-        raw = _read_bytes(path, "the user dictionary")
+        raw = read_file_bytes(path, "the user dictionary", hint="check the path")
         words = []
-        for lineno, line in enumerate(raw.split(b"\n"), start=1):  # lines as an editor counts them
+        for lineno, line in enumerate(raw.splitlines(), start=1):
             text = decode_line(line, lineno, path)
             if "\x00" in text:
                 raise DataFileError(
@@ -307,18 +324,20 @@ class KexueSegmenter(DummyTokenizer):
                 "is not a segmenter model directory; train one with `kexue segmenter train`.",
                 path=path,
             )
-        cfg = _read_json(path / CFG_FILE)
-        chars = _read_json(path / CHARS_FILE)
+        cfg = read_json_file(path / CFG_FILE, expect=None)
+        chars = read_json_file(path / CHARS_FILE, expect=None)
         weights_path = path / WEIGHTS_FILE
-        weights = _read_bytes(weights_path, "the weights")
+        weights = read_file_bytes(weights_path, "the weights")
         self._set_model(cfg, chars, weights, source=weights_path)
         lexicon = path / LEXICON_FILE
         self.lexicon = (
-            _lexicon_from_json(_read_json(lexicon), lexicon) if lexicon.exists() else None
+            _lexicon_from_json(read_json_file(lexicon, expect=None), lexicon)
+            if lexicon.exists()
+            else None
         )
         user_words = path / USER_WORDS_FILE
         if user_words.exists():
-            self.user_words = UserDictionary.from_list(_read_json(user_words))
+            self._set_user_words(read_json_file(user_words, expect=None), user_words)
 
     def save_model(self, path: str | Path) -> None:
         """Write what :meth:`load_model` reads: cfg.json (with the weights' SHA-256),
@@ -328,9 +347,7 @@ class KexueSegmenter(DummyTokenizer):
         if self.tagger is not None:
             weights = self._weights_bytes()
             (path / WEIGHTS_FILE).write_bytes(weights)
-            srsly.write_json(
-                path / CFG_FILE, dict(self.model_cfg, sha256=hashlib.sha256(weights).hexdigest())
-            )
+            srsly.write_json(path / CFG_FILE, dict(self.model_cfg, sha256=sha256_bytes(weights)))
             srsly.write_json(path / CHARS_FILE, self.chars.chars)
         if self.lexicon is not None:
             srsly.write_json(path / LEXICON_FILE, _lexicon_to_json(self.lexicon))
@@ -345,14 +362,8 @@ class KexueSegmenter(DummyTokenizer):
                 f"the model's {CFG_FILE} must hold a JSON object, found {type(cfg).__name__}.",
                 path=source,
             )
-        digest = hashlib.sha256(weights).hexdigest()
-        expected = cfg.get("sha256")
-        if expected is not None and expected != digest:
-            raise DataFileError(
-                f"SHA-256 checksum mismatch (expected {expected}, got {digest}): the weights are "
-                "corrupt or were replaced; re-install or re-train the model.",
-                path=source,
-            )
+        if cfg.get("sha256") is not None:  # recorded by every version that wrote weights
+            check_digest(source, weights, cfg["sha256"])
         if not isinstance(chars, list) or not all(
             isinstance(c, str) and len(c) == 1 for c in chars
         ):
@@ -374,7 +385,7 @@ class KexueSegmenter(DummyTokenizer):
         tagger.eval()
         self.tagger = tagger
         self.chars = CharTable(chars)
-        self.model_cfg = dict(cfg, sha256=digest)
+        self.model_cfg = dict(cfg, sha256=sha256_bytes(weights))
 
     def _weights_bytes(self) -> bytes:
         from safetensors.torch import save as save_tensors
@@ -392,11 +403,40 @@ class KexueSegmenter(DummyTokenizer):
             "format": FORMAT_VERSION,
         }
 
-    def _apply_settings(self, settings: dict[str, Any]) -> None:
-        self.number_units = frozenset(settings.get("number_units", ""))
-        self.max_chunk = int(settings.get("max_chunk", self.max_chunk))
-        self.batch_chars = int(settings.get("batch_chars", self.batch_chars))
-        self.dictionary_weight = float(settings.get("dictionary_weight", self.dictionary_weight))
+    def _apply_settings(self, settings: Any, source: Any = "<bytes>") -> None:
+        """Take the settings :meth:`_settings` wrote; anything else is a DataFileError naming
+        ``source``."""
+        try:
+            if not isinstance(settings, dict):
+                raise TypeError(f"expected a JSON object, found {type(settings).__name__}")
+            number_units = settings.get("number_units", "")
+            if not isinstance(number_units, str):
+                raise TypeError(f"number_units must be a string, got {number_units!r}")
+            max_chunk = _positive_int("max_chunk", settings.get("max_chunk", self.max_chunk))
+            batch_chars = _positive_int(
+                "batch_chars", settings.get("batch_chars", self.batch_chars)
+            )
+            weight = settings.get("dictionary_weight", self.dictionary_weight)
+            if isinstance(weight, bool) or not isinstance(weight, int | float):
+                raise TypeError(f"dictionary_weight must be a number, got {weight!r}")
+        except (TypeError, ValueError) as err:
+            raise DataFileError(
+                f"holds tokenizer settings this version cannot use ({err}).", path=source
+            ) from None
+        self.number_units = frozenset(number_units)
+        self.max_chunk, self.batch_chars = max_chunk, batch_chars
+        self.dictionary_weight = float(weight)
+
+    def _set_user_words(self, words: Any, source: Any) -> None:
+        if not isinstance(words, list):
+            raise DataFileError(
+                f"must hold a JSON list of user words, found {type(words).__name__}.", path=source
+            )
+        self.user_words = UserDictionary()
+        try:
+            self.add_words(words)
+        except ValueError as err:
+            raise DataFileError(str(err), path=source) from None
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
         data: dict[str, Any] = {
@@ -405,7 +445,7 @@ class KexueSegmenter(DummyTokenizer):
         }
         if self.tagger is not None:
             weights = self._weights_bytes()
-            data["model_cfg"] = dict(self.model_cfg, sha256=hashlib.sha256(weights).hexdigest())
+            data["model_cfg"] = dict(self.model_cfg, sha256=sha256_bytes(weights))
             data["chars"] = self.chars.chars
             data["weights"] = weights
         if self.lexicon is not None:
@@ -417,7 +457,7 @@ class KexueSegmenter(DummyTokenizer):
     ) -> "KexueSegmenter":
         data = srsly.msgpack_loads(bytes_data)
         self._apply_settings(data.get("settings", {}))
-        self.user_words = UserDictionary.from_list(data.get("user_words", []))
+        self._set_user_words(data.get("user_words", []), "<bytes>")
         if "weights" in data:
             self._set_model(data["model_cfg"], data["chars"], data["weights"], source="<bytes>")
         lexicon = data.get("lexicon")
@@ -435,15 +475,16 @@ class KexueSegmenter(DummyTokenizer):
         path = ensure_path(path)
         settings = path / "settings.json"
         if settings.exists():
-            self._apply_settings(_read_json(settings))
+            self._apply_settings(read_json_file(settings, expect=None), settings)
         if (path / WEIGHTS_FILE).exists():
             self.load_model(path)
             return self
-        if (path / USER_WORDS_FILE).exists():
-            self.user_words = UserDictionary.from_list(_read_json(path / USER_WORDS_FILE))
+        user_words = path / USER_WORDS_FILE
+        if user_words.exists():
+            self._set_user_words(read_json_file(user_words, expect=None), user_words)
         lexicon = path / LEXICON_FILE
         if lexicon.exists():  # a tagger-free, dictionary-only segmenter
-            self.lexicon = _lexicon_from_json(_read_json(lexicon), lexicon)
+            self.lexicon = _lexicon_from_json(read_json_file(lexicon, expect=None), lexicon)
         return self
 
     def __reduce__(self):
@@ -469,20 +510,10 @@ def _lexicon_from_json(data: Any, source: Any) -> UnigramSegmenter:
         ) from None
 
 
-def _read_bytes(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise DataFileError(f"cannot read {what} ({err.strerror}).", path=path) from None
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf8"))
-    except FileNotFoundError:
-        raise DataFileError("is missing; the model directory is incomplete.", path=path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataFileError(f"is not valid JSON ({err}).", path=path) from None
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
 
 
 @registry.tokenizers("spacy_kexue.DictSegmenter.v1")

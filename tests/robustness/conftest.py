@@ -21,10 +21,12 @@ FUZZ_SCALE = max(1, int(os.environ.get("KEXUE_FUZZ_SCALE", "1")))
 
 def budget(examples: int, **kwargs) -> settings:
     """Hypothesis settings running ``examples`` cases (times KEXUE_FUZZ_SCALE), no deadline
-    (the machines are shared), and no health check about slow generation or fixtures."""
+    (the machines are shared), no health check about slow generation or fixtures, and a
+    failure printed with its ``@reproduce_failure`` blob, so a CI failure can be replayed."""
     return settings(
         max_examples=examples * FUZZ_SCALE,
         deadline=None,
+        print_blob=True,
         suppress_health_check=[
             HealthCheck.too_slow,
             HealthCheck.function_scoped_fixture,

@@ -888,23 +888,32 @@ def test_read_curve(data):
         assert all(isinstance(x, float) for x in curve["kl"] + curve["au"])
 
 
-@pytest.mark.parametrize("depth", [100, 5000])
-def test_deep_json_is_a_clear_error_everywhere(tmp_path, depth):
-    """A deeply nested JSON line (a classic parser bomb) is a bad line, never a RecursionError."""
-    line = b'{"text": "x", "image": "a.png", "label": 1, "step": 1, "scores": ' + b"[" * depth
-    line += b"]" * depth + b"}\n"
+@pytest.mark.parametrize(
+    "value", [b"[" * 5000 + b"]" * 5000, b"9" * 5000], ids=["deep-nesting", "huge-integer"]
+)
+def test_json_bombs_are_clear_errors_everywhere(tmp_path, value):
+    """A deeply nested value (RecursionError inside json.loads) or an integer past Python's
+    4,300-digit limit (a bare ValueError) is a bad line: a DataFileError naming the file and the
+    line, or a rejected record for kexue pipe, never an escaped exception."""
+    line = b'{"text": "x", "image": "a.png", "label": 1, "step": 1, "scores": ' + value + b"}\n"
     (tmp_path / "a.png").write_bytes(b"")
-    for name in ("a.jsonl", "labels.jsonl"):
-        (tmp_path / name).write_bytes(line)
-    items = list(iter_items(str(tmp_path / "a.jsonl")))
-    assert len(items) == 1
-    for fn in (
-        lambda: list(read_records(tmp_path / "a.jsonl")),
-        lambda: list(read_labelled(tmp_path / "a.jsonl")),
-        lambda: read_labels(tmp_path),
-        lambda: read_curve(tmp_path / "a.jsonl"),
+    jsonl, labels = tmp_path / "a.jsonl", tmp_path / "labels.jsonl"
+    jsonl.write_bytes(b'{"text": "good", "label": 1, "step": 1, "scores": {}}\n' + line)
+    labels.write_bytes(line)
+    items = list(iter_items(str(jsonl)))
+    assert [type(item) for item in items] == [Record, Reject]
+    assert (items[1].line, items[1].reason) == (2, "invalid-json")
+    for path, fn in (
+        (jsonl, lambda: list(read_records(jsonl))),
+        (jsonl, lambda: list(read_labelled(jsonl))),
+        (labels, lambda: read_labels(tmp_path)),
+        (jsonl, lambda: read_curve(jsonl)),
     ):
-        parse(fn, tmp_path, whole_file=("no evaluation",))
+        with pytest.raises(DataFileError) as excinfo:
+            with time_limit():
+                fn()
+        check_message(excinfo.value, path)
+        assert excinfo.value.line == (1 if path == labels else 2)
 
 
 # --------------------------------------------------------------------------- regressions

@@ -197,38 +197,25 @@ def test_trainable_pipe_refuses_crafted_weights(
 
 
 @pytest.mark.parametrize("component", ["textcat", "vae"])
-@pytest.mark.parametrize("content", ["pickle", "truncated", "bit-flip", "cfg-not-json", "cfg-list"])
+@pytest.mark.parametrize("content", ["pickle", "truncated", "bit-flip"])
 def test_trainable_pipe_refuses_a_damaged_folder(
     shipped_dir, scratch_nlp, tmp_path, marker, component, content
 ):
     folder = _copy_component(shipped_dir, component, tmp_path)
-    model, named = folder / "model", folder / "model"
+    model = folder / "model"
     data = model.read_bytes()
     if content == "pickle":
         model.write_bytes(pickle_payload(marker))
         (folder / "checksum.json").unlink()  # no checksum at all: the format still refuses it
     elif content == "truncated":
         model.write_bytes(truncated(data))
-    elif content == "bit-flip":
+    else:
         flipped = bytearray(data)
         flipped[len(flipped) // 2] ^= 0x01
         model.write_bytes(bytes(flipped))
-    else:
-        named = folder / "cfg"
-        named.write_bytes(b"\x80\x04{" if content == "cfg-not-json" else b"[1, 2]")
     with pytest.raises(ValueError) as excinfo:
         scratch_nlp.get_pipe(component).from_disk(folder, exclude=["vocab"])
-    assert_refused(excinfo, named)
-
-
-def test_saliency_settings_are_checked(shipped_dir, scratch_nlp, tmp_path):
-    folder = _copy_component(shipped_dir, "saliency", tmp_path)
-    cfg = folder / "cfg.json"
-    for content in (b"\xff\xfe", b"[]", b'{"method": "magic"}', b'{"no_such_setting": 1}'):
-        cfg.write_bytes(content)
-        with pytest.raises(ValueError) as excinfo:
-            scratch_nlp.get_pipe("saliency").from_disk(folder)
-        assert_refused(excinfo, cfg)
+    assert_refused(excinfo, model)
 
 
 @pytest.mark.parametrize("craft", sorted(BLOB_CRAFTS))
@@ -249,20 +236,6 @@ def test_tokenizer_refuses_crafted_weights(
     with pytest.raises(ValueError) as excinfo:
         scratch_nlp.tokenizer.load_model(folder)
     assert_refused(excinfo, weights)
-
-
-@pytest.mark.parametrize("cfg", [[], {"arch": "cnn"}, {"arch": "rnn", "settings": {}}])
-def test_tokenizer_refuses_a_malformed_config(shipped_dir, scratch_nlp, tmp_path, cfg):
-    folder = tmp_path / "tokenizer"
-    shutil.copytree(shipped_dir / "tokenizer", folder)
-    weights = (folder / "model.safetensors").read_bytes()
-    if isinstance(cfg, dict):
-        cfg = dict(cfg, sha256=sha256(weights))
-    (folder / "cfg.json").write_text(json.dumps(cfg))
-    with pytest.raises(ValueError) as excinfo:
-        scratch_nlp.tokenizer.load_model(folder)
-    assert isinstance(excinfo.value, KexueError)
-    assert str(folder) in str(excinfo.value)
 
 
 @pytest.mark.parametrize("component", ["tokenizer", "textcat", "vae"])
@@ -312,7 +285,7 @@ def test_spacys_own_files_never_unpickle(shipped_dir, tmp_path, marker, target):
                 }
             )
         )
-    with pytest.raises((ValueError, TypeError, AttributeError)):
+    with pytest.raises(ValueError, match="allow_pickle|cannot create an OBJECT array|object"):
         spacy.load(pipeline)
 
 
@@ -342,23 +315,6 @@ def test_recognizer_refuses_crafted_weights(ocr_default, tmp_path, marker, craft
     with pytest.raises(ValueError) as excinfo:
         Recognizer.from_disk(folder)
     assert_refused(excinfo, weights)
-
-
-@pytest.mark.parametrize("settings", [{"n_classes": "many"}, {"n_classes": 3}, "cnn", None])
-def test_recognizer_refuses_a_malformed_config(ocr_default, tmp_path, settings):
-    from spacy_kexue.ocr.model import Recognizer
-
-    folder = tmp_path / "recognizer"
-    shutil.copytree(ocr_default / "recognizer", folder)
-    config = json.loads((folder / "config.json").read_text())
-    config["settings"] = (
-        dict(config["settings"], **settings) if isinstance(settings, dict) else settings
-    )
-    (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError) as excinfo:
-        Recognizer.from_disk(folder)
-    assert isinstance(excinfo.value, KexueError)
-    assert str(folder) in str(excinfo.value)
 
 
 def _object_npz(marker: Path) -> bytes:
@@ -426,3 +382,108 @@ def test_the_shipped_checksums_match(shipped_dir, ocr_default):
         recorded[shipped_dir / component / "model"] = checksums["model"]
     for path, digest in recorded.items():
         assert sha256(path.read_bytes()) == digest, path
+
+
+# --- settings and other JSON beside the weights --------------------------------------------
+
+DEEP = b"[" * 100_000  # a RecursionError inside json.loads
+HUGE = b'{"a": ' + b"9" * 5_000 + b"}"  # a ValueError (int digits limit) inside json.loads
+NOT_JSON = b"\x80\x04{"
+
+# (what is loaded, the file changed, its new content)
+SETTINGS_CASES = [
+    *[
+        (kind, file, content)
+        for kind, file in [
+            ("tokenizer", "settings.json"),
+            ("tokenizer", "user_words.json"),
+            ("tokenizer", "cfg.json"),
+            ("tokenizer", "chars.json"),
+            ("textcat", "cfg"),
+            ("textcat", "checksum.json"),
+            ("vae", "cfg"),
+            ("saliency", "cfg.json"),
+            ("recognizer", "config.json"),
+            ("recognizer", "charset.json"),
+            ("reader", "reader.json"),
+        ]
+        for content in (NOT_JSON, DEEP, HUGE)
+    ],
+    ("tokenizer", "settings.json", b"[]"),
+    ("tokenizer", "settings.json", b'{"max_chunk": 0}'),
+    ("tokenizer", "settings.json", b'{"batch_chars": "many"}'),
+    ("tokenizer", "settings.json", b'{"number_units": 5}'),
+    ("tokenizer", "user_words.json", b"[1]"),
+    ("tokenizer", "user_words.json", b'{"a": 1}'),
+    ("tokenizer", "user_words.json", b'["a b"]'),
+    ("tokenizer", "cfg.json", b"[]"),
+    ("tokenizer", "cfg.json", b'{"arch": "cnn"}'),
+    ("tokenizer", "cfg.json", b'{"arch": "rnn", "settings": {}}'),
+    ("textcat", "cfg", b"[1, 2]"),
+    ("textcat", "checksum.json", b"{}"),
+    ("vae", "cfg", b'"cfg"'),
+    ("saliency", "cfg.json", b"[]"),
+    ("saliency", "cfg.json", b'{"method": "magic"}'),
+    ("saliency", "cfg.json", b'{"no_such_setting": 1}'),
+    ("recognizer", "config.json", b"[]"),
+    ("recognizer", "config.json", b"MERGE:settings:null"),
+    ("recognizer", "config.json", b'MERGE:settings:"cnn"'),
+    ("recognizer", "config.json", b'MERGE:settings:{"n_classes": "many"}'),
+    ("reader", "reader.json", b'{"use_lm": true, "top_k": 0}'),
+    ("reader", "reader.json", b'{"lm_sha256": 5}'),
+    ("reader", "lm.npz", None),  # missing, while reader.json records its checksum
+]
+
+
+def _load(kind: str, folder: Path, nlp) -> None:
+    from spacy_kexue.ocr.model import Recognizer
+    from spacy_kexue.ocr.reader import OCRReader
+
+    if kind == "tokenizer":
+        nlp.tokenizer.from_disk(folder)
+    elif kind in ("textcat", "vae", "saliency"):
+        nlp.get_pipe(kind).from_disk(folder, exclude=["vocab"])
+    elif kind == "recognizer":
+        Recognizer.from_disk(folder)
+    else:
+        OCRReader.from_disk(folder)
+
+
+def _folder(kind: str, shipped_dir: Path, ocr_default: Path, tmp_path: Path) -> Path:
+    if kind == "reader":
+        folder = tmp_path / "reader"
+        shutil.copytree(ocr_default, folder)
+    elif kind == "recognizer":
+        folder = tmp_path / "recognizer"
+        shutil.copytree(ocr_default / "recognizer", folder)
+    else:
+        # the tokenizer's lexicon.json (9 MB) is left out: reading it is slow and beside the point
+        folder = _copy_component(shipped_dir, kind, tmp_path)
+        (folder / "lexicon.json").unlink(missing_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize(("kind", "file", "content"), SETTINGS_CASES)
+def test_unusable_settings_are_refused_naming_the_file(
+    shipped_dir, ocr_default, scratch_nlp, tmp_path, kind, file, content
+):
+    """Each JSON file beside the weights: not JSON, too deep for the parser, a number too big
+    for it, the wrong type, or values the component cannot use. Refused with a spacy-kexue
+    ValueError naming the file (the weights' folder for a config that does not fit them)."""
+    folder = _folder(kind, shipped_dir, ocr_default, tmp_path)
+    path = folder / file
+    named = path if content in (NOT_JSON, DEEP, HUGE) or file.endswith("settings.json") else folder
+    if content is None:
+        path.unlink()
+    elif content.startswith(b"MERGE:"):
+        _, key, value = content.decode().split(":", 2)
+        path.write_text(json.dumps(dict(json.loads(path.read_text()), **{key: json.loads(value)})))
+    else:
+        path.write_bytes(content)
+    if file in ("cfg.json",) and kind == "tokenizer" and content not in (NOT_JSON, DEEP, HUGE):
+        if content != b"[]":  # a config that passes its checksum, so the shape check is reached
+            weights = (folder / "model.safetensors").read_bytes()
+            path.write_text(json.dumps(dict(json.loads(content), sha256=sha256(weights))))
+    with pytest.raises(ValueError) as excinfo:
+        _load(kind, folder, scratch_nlp)
+    assert_refused(excinfo, named)
