@@ -27,6 +27,21 @@ def _open_lines(path: Path) -> Iterator[tuple[int, bytes]]:
         raise DataFileError(f"cannot be read ({err.strerror or err}).", path=path) from None
 
 
+def decode_file(data: bytes, path, fix: str) -> str:
+    """A whole file's bytes as text (a leading BOM dropped), or a DataFileError naming the
+    line of the first byte that is not UTF-8 and saying how to ``fix`` it."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataFileError(
+            f"is not valid UTF-8 (byte {data[err.start]:#04x} at offset {err.start}: "
+            f"{err.reason}); {fix}",
+            path=path,
+            line=data.count(b"\n", 0, err.start) + 1,
+        ) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
 def decode_line(raw: bytes, lineno: int, path) -> str:
     """One line of a UTF-8 file (a BOM allowed on line 1), without its line break.
 

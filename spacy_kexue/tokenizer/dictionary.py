@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..corpus.readers import decode_file
 from ..errors import DataFileError
 from .pretok import split_runs
 from .unigram import UnigramSegmenter
@@ -234,16 +235,9 @@ def _read_text(path: Path) -> str:
             path=path,
             line=data.count(b"\n", 0, nul) + 1,
         )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise DataFileError(
-            f"is not valid UTF-8 (byte {data[err.start]:#04x} at offset {err.start}); save the "
-            "dictionary as UTF-8 text (e.g. `iconv -f GBK -t UTF-8`).",
-            path=path,
-            line=data.count(b"\n", 0, err.start) + 1,
-        ) from None
-    return text[1:] if text.startswith("\ufeff") else text
+    return decode_file(
+        data, path, "save the dictionary as UTF-8 text (e.g. `iconv -f GBK -t UTF-8`)."
+    )
 
 
 def _parse_count(field: str, path: Path, lineno: int) -> float:

@@ -41,6 +41,7 @@ import tempfile
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
+from ..corpus.readers import decode_file
 from ..errors import DataFileError, KexueError
 
 __all__ = [
@@ -79,16 +80,7 @@ def _read_lines(path: str | os.PathLike) -> list[str]:
     A byte-order mark is dropped. A final newline does not start an extra empty line.
     """
     path = Path(path)
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        start = err.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
-        raise DataFileError(
-            f"not valid UTF-8 ({err.reason} at byte {start}); convert the file to UTF-8",
-            path=path,
-            line=data.count(b"\n", 0, start) + 1,
-        ) from None
+    text = decode_file(path.read_bytes(), path, "convert the file to UTF-8")
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

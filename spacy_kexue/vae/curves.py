@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..corpus.readers import decode_file
 from ..errors import DataFileError
 
 
@@ -22,15 +23,7 @@ def read_curve(path: str | Path) -> dict[str, list[float]]:
         data = path.read_bytes()
     except OSError as err:
         raise DataFileError(f"cannot read the training log ({err.strerror})", path=path) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise DataFileError(
-            f"not UTF-8 ({err.reason} at byte {err.start}); pass the JSON-lines log that "
-            "spacy.ConsoleLogger.v3 wrote",
-            path=path,
-            line=data.count(b"\n", 0, err.start) + 1,
-        ) from None
+    text = decode_file(data, path, "pass the JSON-lines log that spacy.ConsoleLogger.v3 wrote")
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue

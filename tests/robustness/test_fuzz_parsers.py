@@ -958,7 +958,7 @@ REGRESSIONS = [
         "line 1: the image",
     ),
     ("read_labels", "labels.jsonl", b'{"image": "' + b"x" * 5000 + b'", "text": ""}', "line 1:"),
-    ("read_segmented", "g.utf8", "中国\n人民 ".encode() + b"\xff", "line 2: not valid UTF-8"),
+    ("read_segmented", "g.utf8", "中国\n人民 ".encode() + b"\xff", "line 2: is not valid UTF-8"),
     (
         "read_conllu",
         "g.conllu",
@@ -974,7 +974,7 @@ REGRESSIONS = [
         b'{"step": 1, "scores": {"vae_kl": 1' + b"0" * 400 + b', "vae_au": 1}}',
         "line 1",
     ),
-    ("read_curve", "log.jsonl", b'{"step": 1}\n\xff', "line 2: not UTF-8"),
+    ("read_curve", "log.jsonl", b'{"step": 1}\n\xff', "line 2: is not valid UTF-8"),
     ("lm", "lm.npz", _lm_npz(npy_prefix=True), "not an .npz archive"),
     ("lm", "lm.npz", _lm_npz("deflate"), "is damaged"),  # zlib.error or BadZipFile
     ("lm", "lm.npz", _lm_npz("version"), "is damaged"),
