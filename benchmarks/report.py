@@ -6,7 +6,7 @@ Reads the JSON files the benchmark scripts write (``pipeline.json`` from the ``e
 on the shipped pipeline, ``pipeline_rebuild.json`` from the same step in the last ``all`` run,
 ``segmentation.json``, ``segmentation_closed.json``, ``sentiment.json``,
 ``sentiment_shipped.json``, ``saliency.json``, ``vae.json``, ``ocr.json``, ``pipe.json``,
-``pipe_100k.json``) and writes ``REPORT.md`` into ``--out``,
+``pipe_100k.json``, ``robustness.json``) and writes ``REPORT.md`` into ``--out``,
 with the git commit of the code, the date, the command stored in each results file, every
 metric table (the numbers exactly as saved, only formatted) and PNG plots next to it:
 segmentation F1 against throughput, sentiment accuracy per encoder and loss, OCR CER per
@@ -43,6 +43,7 @@ RESULT_FILES = (
     "ocr.json",
     "pipe.json",
     "pipe_100k.json",
+    "robustness.json",
 )
 VAE_CURVES = "vae_curves.png"
 SEGMENTATION_PLOT = "segmentation_f1_vs_speed.png"
@@ -621,6 +622,38 @@ def section_pipe(data: dict) -> str:
     )
 
 
+def _outcome(result: dict) -> str:
+    raised = ", ".join(f"{name.rsplit('.', 1)[-1]} {n}" for name, n in result["raised"].items())
+    return f"kept {result['kept']}, changed {result['changed']}" + (
+        f", raised {raised}" if raised else ""
+    )
+
+
+def section_robustness(data: dict) -> str:
+    """Odd and hostile text through each system (benchmarks/robustness.py)."""
+    rows = [
+        [
+            r["system"],
+            _outcome(r["hostile"]),
+            _outcome(r["surrogate"]),
+            f"{_outcome(r['megabyte'])} in {r['megabyte']['seconds']:.1f} s",
+        ]
+        for r in data["rows"]
+    ]
+    return "\n".join(
+        [
+            "## Odd and hostile text",
+            "",
+            f"{data['n']:,} seeded strings of every Unicode kind (seed {data['seed']}), "
+            f"{data['n_surrogate']} of them with a lone surrogate inserted, and one text of "
+            f"{data['megabyte_chars']:,} Chinese characters (1 MB), {data['date']}. Kept: the "
+            "tokens give the text back; changed: they do not.",
+            "",
+            table(["system", "hostile texts", "with a lone surrogate", "1 MB text"], rows, 4),
+        ]
+    )
+
+
 _STEP = re.compile(r"^=+ (\S+) =+")
 
 
@@ -702,6 +735,7 @@ SECTIONS = {
     "ocr.json": section_ocr,
     "pipe.json": section_pipe,
     "pipe_100k.json": section_pipe,
+    "robustness.json": section_robustness,
 }
 
 

@@ -232,3 +232,12 @@ def test_pipe_section_shows_each_run(built):
     assert "## Corpus runs: `kexue pipe`" in text
     for row in data["rows"]:
         assert f"| {row['config']} | {row['size']:,} | {row['seconds']:.1f} |" in text
+
+
+def test_robustness_section_shows_each_system(built):
+    _, _, text = built
+    data = _json("robustness.json")
+    assert "## Odd and hostile text" in text
+    for row in data["rows"]:
+        hostile = row["hostile"]
+        assert f"| {row['system']} | kept {hostile['kept']}, changed {hostile['changed']}" in text
