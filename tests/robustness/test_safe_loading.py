@@ -218,26 +218,6 @@ def test_trainable_pipe_refuses_a_damaged_folder(
     assert_refused(excinfo, model)
 
 
-@pytest.mark.parametrize("craft", sorted(BLOB_CRAFTS))
-@pytest.mark.parametrize("checksum", ["kept", "rewritten"])
-def test_tokenizer_refuses_crafted_weights(
-    shipped_dir, scratch_nlp, tmp_path, marker, craft, checksum
-):
-    folder = tmp_path / "tokenizer"
-    folder.mkdir()
-    for name in ("cfg.json", "chars.json", "model.safetensors"):
-        shutil.copy(shipped_dir / "tokenizer" / name, folder / name)
-    weights = folder / "model.safetensors"
-    crafted = BLOB_CRAFTS[craft](weights.read_bytes(), marker)
-    weights.write_bytes(crafted)
-    if checksum == "rewritten":
-        cfg = json.loads((folder / "cfg.json").read_text())
-        (folder / "cfg.json").write_text(json.dumps(dict(cfg, sha256=sha256(crafted))))
-    with pytest.raises(ValueError) as excinfo:
-        scratch_nlp.tokenizer.load_model(folder)
-    assert_refused(excinfo, weights)
-
-
 @pytest.mark.parametrize("component", ["tokenizer", "textcat", "vae"])
 def test_spacy_load_of_a_crafted_pipeline_never_runs_the_payload(
     shipped_dir, tmp_path, marker, component
@@ -297,24 +277,6 @@ def ocr_default() -> Path:
     from spacy_kexue.ocr.reader import DEFAULT_MODEL_DIR
 
     return DEFAULT_MODEL_DIR
-
-
-@pytest.mark.parametrize("craft", sorted(BLOB_CRAFTS))
-@pytest.mark.parametrize("checksum", ["kept", "rewritten"])
-def test_recognizer_refuses_crafted_weights(ocr_default, tmp_path, marker, craft, checksum):
-    from spacy_kexue.ocr.model import Recognizer
-
-    folder = tmp_path / "recognizer"
-    shutil.copytree(ocr_default / "recognizer", folder)
-    weights = folder / "weights.safetensors"
-    crafted = BLOB_CRAFTS[craft](weights.read_bytes(), marker)
-    weights.write_bytes(crafted)
-    if checksum == "rewritten":
-        config = json.loads((folder / "config.json").read_text())
-        (folder / "config.json").write_text(json.dumps(dict(config, sha256=sha256(crafted))))
-    with pytest.raises(ValueError) as excinfo:
-        Recognizer.from_disk(folder)
-    assert_refused(excinfo, weights)
 
 
 def _object_npz(marker: Path) -> bytes:
@@ -487,3 +449,28 @@ def test_unusable_settings_are_refused_naming_the_file(
     with pytest.raises(ValueError) as excinfo:
         _load(kind, folder, scratch_nlp)
     assert_refused(excinfo, named)
+
+
+# the weights file and the JSON that records its SHA-256 (as "sha256")
+SAFETENSORS_FILES = {
+    "tokenizer": ("model.safetensors", "cfg.json"),
+    "recognizer": ("weights.safetensors", "config.json"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SAFETENSORS_FILES))
+@pytest.mark.parametrize("craft", sorted(BLOB_CRAFTS))
+@pytest.mark.parametrize("checksum", ["kept", "rewritten"])
+def test_safetensors_weights_refuse_crafted_content(
+    shipped_dir, ocr_default, scratch_nlp, tmp_path, marker, kind, craft, checksum
+):
+    folder = _folder(kind, shipped_dir, ocr_default, tmp_path)
+    weights_name, config_name = SAFETENSORS_FILES[kind]
+    weights, config = folder / weights_name, folder / config_name
+    crafted = BLOB_CRAFTS[craft](weights.read_bytes(), marker)
+    weights.write_bytes(crafted)
+    if checksum == "rewritten":
+        config.write_text(json.dumps(dict(json.loads(config.read_text()), sha256=sha256(crafted))))
+    with pytest.raises(ValueError) as excinfo:
+        _load(kind, folder, scratch_nlp)
+    assert_refused(excinfo, weights)
