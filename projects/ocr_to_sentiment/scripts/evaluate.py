@@ -16,28 +16,25 @@ import json
 import sys
 from pathlib import Path
 
+from spacy_kexue.corpus.readers import read_records
+from spacy_kexue.errors import DataFileError
 from spacy_kexue.ocr.metrics import character_error_rate
 
 POSITIVE = "POSITIVE"
 
 
 def read_jsonl(path: Path, fields: tuple[str, ...]) -> list[dict]:
-    """Records of a JSONL file; a bad line stops with its file and line number."""
-    if not path.exists():
-        sys.exit(f"{path}: no such file")
+    """Records of a JSONL file (spacy_kexue's reader); a bad line stops the run with its file
+    and line number."""
     records = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                missing = [k for k in fields if k not in record]
-            except ValueError as err:
-                sys.exit(f"{path}:{lineno}: not JSON ({err})")
+    try:
+        for lineno, record in read_records(path):
+            missing = [k for k in fields if k not in record]
             if missing:
-                sys.exit(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
+                sys.exit(f"{path}, line {lineno}: missing field(s) {', '.join(missing)}")
             records.append(record)
+    except DataFileError as err:
+        sys.exit(str(err))
     return records
 
 

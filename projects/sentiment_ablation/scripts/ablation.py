@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from itertools import islice
 from pathlib import Path
 
 #: granularity -> config file name under --configs
@@ -102,24 +103,16 @@ def thread_env(threads: int) -> dict[str, str]:
 
 
 def read_test(path: Path, limit: int) -> tuple[list[str], list[int]]:
-    """Texts and 0/1 labels of a JSONL split; a bad line stops with its file and line number."""
-    texts, gold = [], []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                text, label = record["text"], int(record["label"])
-            except (ValueError, KeyError, TypeError) as err:
-                sys.exit(f"{path}:{lineno}: not a {{'text', 'label'}} record ({err})")
-            if label not in (0, 1):
-                sys.exit(f"{path}:{lineno}: label must be 0 or 1, got {label}")
-            texts.append(text)
-            gold.append(label)
-            if limit and len(texts) >= limit:
-                break
-    return texts, gold
+    """Texts and 0/1 labels of a JSONL split (spacy_kexue's reader); a bad line stops the run
+    with its file and line number."""
+    from spacy_kexue.errors import DataFileError
+    from spacy_kexue.textcat.corpus import read_labelled
+
+    try:
+        pairs = list(islice(read_labelled(path), limit or None))
+    except DataFileError as err:
+        sys.exit(str(err))
+    return [text for text, _ in pairs], [label for _, label in pairs]
 
 
 def scores(gold: list[int], pred: list[int]) -> dict[str, float]:
