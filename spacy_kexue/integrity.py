@@ -60,8 +60,8 @@ def read_json_file(path: Path, *, expect: type | None = dict) -> Any:
     return value
 
 
-def check_digest(path: Path, data: bytes, expected: Any) -> None:
-    """Raise DataFileError naming ``path`` unless ``data`` hashes to ``expected``."""
+def check_digest(path: Path, data: bytes, expected: Any) -> str:
+    """``data``'s SHA-256; a DataFileError naming ``path`` unless it is ``expected``."""
     actual = sha256_bytes(data)
     if expected != actual:
         raise DataFileError(
@@ -69,6 +69,7 @@ def check_digest(path: Path, data: bytes, expected: Any) -> None:
             "the file is damaged or was changed. Re-install the pipeline or re-train it.",
             path=path,
         )
+    return actual
 
 
 class ChecksummedPipe:

@@ -362,8 +362,10 @@ class KexueSegmenter(DummyTokenizer):
                 f"the model's {CFG_FILE} must hold a JSON object, found {type(cfg).__name__}.",
                 path=source,
             )
-        if cfg.get("sha256") is not None:  # recorded by every version that wrote weights
-            check_digest(source, weights, cfg["sha256"])
+        recorded = cfg.get("sha256")  # recorded by every version that wrote weights
+        digest = (
+            sha256_bytes(weights) if recorded is None else check_digest(source, weights, recorded)
+        )
         if not isinstance(chars, list) or not all(
             isinstance(c, str) and len(c) == 1 for c in chars
         ):
@@ -385,7 +387,7 @@ class KexueSegmenter(DummyTokenizer):
         tagger.eval()
         self.tagger = tagger
         self.chars = CharTable(chars)
-        self.model_cfg = dict(cfg, sha256=sha256_bytes(weights))
+        self.model_cfg = dict(cfg, sha256=digest)
 
     def _weights_bytes(self) -> bytes:
         from safetensors.torch import save as save_tensors
