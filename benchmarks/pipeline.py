@@ -33,8 +33,8 @@ if str(REPO) not in sys.path:
 
 from benchmarks.segmentation import tokenizer_segmenter  # noqa: E402
 from benchmarks.segmentation_peers import PKU_RAW, default_data_dir, score_all  # noqa: E402
-from benchmarks.sentiment import scores as sentiment_scores  # noqa: E402
 from spacy_kexue.textcat.corpus import POSITIVE, read_labelled  # noqa: E402
+from spacy_kexue.textcat.metrics import binary_scores  # noqa: E402
 from spacy_kexue.tokenizer.evaluate import read_raw_lines  # noqa: E402
 
 
@@ -67,7 +67,7 @@ def evaluate_textcat(nlp, data_dir: Path, limit: int | None = None) -> dict:
     texts, gold = zip(*list(read_labelled(path))[:limit], strict=True)
     docs = nlp.pipe(texts, batch_size=256)
     pred = [int(max(doc.cats, key=doc.cats.get) == POSITIVE) for doc in docs]
-    result = sentiment_scores(list(gold), pred)
+    result = binary_scores(list(gold), pred)
     return {"cats_accuracy": result["accuracy"], "cats_macro_f": result["macro_f1"], "n": len(gold)}
 
 

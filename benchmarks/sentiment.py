@@ -32,6 +32,7 @@ if str(REPO) not in sys.path:
 
 from spacy_kexue.paths import data_dir as default_data_dir  # noqa: E402
 from spacy_kexue.textcat.corpus import POSITIVE, read_labelled  # noqa: E402
+from spacy_kexue.textcat.metrics import binary_scores  # noqa: E402
 
 LOSSES = {
     "cross-entropy": {"@losses": "spacy_kexue.CrossEntropy.v1"},
@@ -93,19 +94,6 @@ def train(
     return seconds
 
 
-def scores(gold: list[int], pred: list[int]) -> dict[str, float]:
-    """Accuracy and macro-F1 of binary predictions."""
-    fs = []
-    for cls in (0, 1):
-        tp = sum(g == p == cls for g, p in zip(gold, pred, strict=True))
-        n_pred, n_gold = pred.count(cls), gold.count(cls)
-        prec = tp / n_pred if n_pred else 0.0
-        rec = tp / n_gold if n_gold else 0.0
-        fs.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
-    accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
-    return {"accuracy": accuracy, "macro_f1": sum(fs) / 2}
-
-
 def evaluate_pipeline(model_dir: Path, texts: list[str], gold: list[int]) -> dict:
     """Score a trained pipeline on raw test texts (its own tokenizer included) and time nlp.pipe."""
     import spacy
@@ -115,7 +103,7 @@ def evaluate_pipeline(model_dir: Path, texts: list[str], gold: list[int]) -> dic
     docs = list(nlp.pipe(texts, batch_size=256))
     seconds = time.perf_counter() - start
     pred = [int(max(doc.cats, key=doc.cats.get) == POSITIVE) for doc in docs]
-    result = scores(gold, pred)
+    result = binary_scores(gold, pred)
     result["docs_per_second"] = len(texts) / seconds
     uncertain = [doc._.get("sentiment_uncertain") for doc in docs] if doc_has_band(docs) else []
     if uncertain:
@@ -145,7 +133,7 @@ def evaluate_snownlp(texts: list[str], gold: list[int]) -> dict:
     start = time.perf_counter()
     probs = [SnowNLP(text).sentiments if text.strip() else 0.5 for text in texts]
     seconds = time.perf_counter() - start
-    result = scores(gold, [int(p >= 0.5) for p in probs])
+    result = binary_scores(gold, [int(p >= 0.5) for p in probs])
     result["docs_per_second"] = len(texts) / seconds
     return result
 

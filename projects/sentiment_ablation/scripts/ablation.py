@@ -24,6 +24,8 @@ import time
 from itertools import islice
 from pathlib import Path
 
+from spacy_kexue.textcat.metrics import binary_scores
+
 #: granularity -> config file name under --configs
 GRANULARITIES = {"char-onehot": "char_onehot.cfg", "char": "char.cfg", "word": "word.cfg"}
 #: loss -> the [components.textcat.loss] block (names registered in spacy_kexue/textcat/losses.py)
@@ -115,19 +117,6 @@ def read_test(path: Path, limit: int) -> tuple[list[str], list[int]]:
     return [text for text, _ in pairs], [label for _, label in pairs]
 
 
-def scores(gold: list[int], pred: list[int]) -> dict[str, float]:
-    """Accuracy and macro-F1 (mean of the F1 of each class) of binary predictions."""
-    fs = []
-    for cls in (0, 1):
-        tp = sum(g == p == cls for g, p in zip(gold, pred, strict=True))
-        n_pred, n_gold = pred.count(cls), gold.count(cls)
-        prec = tp / n_pred if n_pred else 0.0
-        rec = tp / n_gold if n_gold else 0.0
-        fs.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
-    accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
-    return {"accuracy": accuracy, "macro_f1": sum(fs) / 2}
-
-
 def spread(values: list[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -154,7 +143,7 @@ def evaluate(args: argparse.Namespace) -> None:
                 nlp = spacy.load(model)
                 docs = nlp.pipe(texts, batch_size=256)
                 pred = [int(max(doc.cats, key=doc.cats.get) == POSITIVE) for doc in docs]
-                run = {"seed": seed, **scores(gold, pred)}
+                run = {"seed": seed, **binary_scores(gold, pred)}
                 meta = json.loads((model / "meta.json").read_text(encoding="utf-8"))
                 dev = meta.get("performance", {})
                 run["dev_accuracy"] = dev.get("cats_accuracy")
