@@ -419,12 +419,12 @@ def tune(
     seed: int = 0,
 ) -> dict:
     """CER of our reader on rendered sentiment-dev pieces for each LM weight and min_ratio."""
-    from spacy_kexue.corpus.readers import read_records
     from spacy_kexue.ocr.charset import default_charset
     from spacy_kexue.ocr.evaluate import LabelledImage
     from spacy_kexue.ocr.fonts import find_fonts
     from spacy_kexue.ocr.reader import OCRReader
     from spacy_kexue.ocr.render import render_line
+    from spacy_kexue.readers import read_records
 
     charset = set(default_charset().chars)
     rng = np.random.default_rng(seed)

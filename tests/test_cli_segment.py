@@ -1,5 +1,5 @@
 """``kexue segment``, ``kexue segmenter train`` / ``prepare-raw`` and the corpus reader they use
-(spacy_kexue.cli, spacy_kexue.corpus.readers)."""
+(spacy_kexue.cli, spacy_kexue.readers)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from spacy_kexue.cli import app
-from spacy_kexue.corpus.readers import read_texts
 from spacy_kexue.errors import DataFileError
+from spacy_kexue.readers import read_texts
 from tests.tokenizer.conftest import (
     RAW_LINES,
     SEGMENTER_CFG,

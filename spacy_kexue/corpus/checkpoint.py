@@ -16,13 +16,9 @@ import os
 import shutil
 from pathlib import Path
 
-from ..errors import KexueError
+from .errors import CheckpointError
 
 MANIFEST = "manifest.json"
-
-
-class CheckpointError(KexueError, ValueError):
-    """The output or its checkpoint cannot be used as asked (exists, other settings, ...)."""
 
 
 def _fsync_dir(path: Path) -> None:

@@ -26,7 +26,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from .pipe import PipeError, WorkerDiedError
+from .errors import PipeError, WorkerDiedError
 from .process import ChunkResult, ChunkSettings, process_chunk
 
 _LOCAL = re.compile(r"^local:(\d+)$")

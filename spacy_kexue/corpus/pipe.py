@@ -22,19 +22,12 @@ from itertools import islice
 from pathlib import Path
 
 from ..errors import KexueError
-from .checkpoint import Checkpoint, CheckpointError
+from .checkpoint import Checkpoint
+from .errors import CheckpointError, PipeError, WorkerDiedError
 from .process import FORMATS, ChunkResult, ChunkSettings, init_worker, process_chunk
 from .sources import Item, Record, Reject, count_records, input_kind, iter_items
 
 __all__ = ["CheckpointError", "PipeError", "PipeSummary", "WorkerDiedError", "run"]
-
-
-class PipeError(KexueError, RuntimeError):
-    """``kexue pipe`` cannot go on (bad settings, a pipeline that fails, a dead worker)."""
-
-
-class WorkerDiedError(PipeError):
-    """A worker process died (killed, out of memory, ``os._exit``)."""
 
 
 @dataclass

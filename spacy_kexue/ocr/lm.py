@@ -194,9 +194,9 @@ class BigramCounter:
         self, paths: Iterable[str | Path] | str | Path, *, text_key: str = "text"
     ) -> BigramCounter:
         """Count every text of .txt / .jsonl (optionally .gz) files (see
-        :func:`spacy_kexue.corpus.readers.read_texts`); bad files or lines raise
+        :func:`spacy_kexue.readers.read_texts`); bad files or lines raise
         :class:`~spacy_kexue.errors.DataFileError` naming them. Returns ``self``."""
-        from ..corpus.readers import read_texts
+        from ..readers import read_texts
 
         if isinstance(paths, (str, Path)):
             paths = [paths]

@@ -11,35 +11,25 @@ doc with sets of tokens deleted (leave-one-out occlusion and the deletion benchm
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from spacy.tokens import Doc
 
-UNITS = ("char", "word")
+from ..units import UNITS, build_vocab, doc_units
+
+__all__ = [
+    "UNITS",
+    "Batch",
+    "build_vocab",
+    "doc_units",
+    "featurize",
+    "featurize_deletions",
+    "unit_ids",
+]
+
 PAD_ID = 0
-
-
-def doc_units(doc: Doc, unit: str) -> tuple[list[str], np.ndarray]:
-    """The doc's units and, for each, the index of the token it belongs to."""
-    if unit == "word":
-        return [t.text for t in doc], np.arange(len(doc), dtype=np.int64)
-    text = doc.text
-    starts = np.asarray([t.idx for t in doc], dtype=np.int64)
-    owners = np.searchsorted(starts, np.arange(len(text)), side="right") - 1
-    return list(text), np.maximum(owners, 0)
-
-
-def build_vocab(docs: Iterable[Doc], unit: str, size: int, min_count: int = 1) -> dict[str, int]:
-    """The ``size`` most frequent units (ties broken by first appearance), numbered from 1."""
-    counts: Counter[str] = Counter()
-    for doc in docs:
-        units, _ = doc_units(doc, unit)
-        counts.update(u for u in units if not u.isspace())
-    frequent = [u for u, n in counts.most_common(size) if n >= min_count]
-    return {u: i + 1 for i, u in enumerate(frequent)}
 
 
 @dataclass

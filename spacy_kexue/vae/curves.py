@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..corpus.readers import decode_file
 from ..errors import DataFileError
+from ..readers import decode_file
 
 
 def read_curve(path: str | Path) -> dict[str, list[float]]:

@@ -23,7 +23,7 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats2d
 
-from ..textcat.featurize import UNITS
+from ..units import UNITS
 from .vocab import N_SPECIAL, build_unit_vocab, encode
 
 

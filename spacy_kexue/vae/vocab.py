@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from spacy.tokens import Doc
 
-from ..textcat.featurize import build_vocab, doc_units
+from ..units import build_vocab, doc_units
 
 PAD_ID, EOS_ID, UNK_ID = 0, 1, 2
 N_SPECIAL = 3

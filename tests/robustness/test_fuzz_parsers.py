@@ -32,13 +32,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from spacy.vocab import Vocab
 
-from spacy_kexue.corpus.readers import read_records, read_texts
 from spacy_kexue.corpus.sources import REASONS, Record, Reject, iter_items
 from spacy_kexue.errors import DataFileError, KexueError
 from spacy_kexue.ocr.charset import Charset, CharsetError, default_charset
 from spacy_kexue.ocr.evaluate import read_labels
 from spacy_kexue.ocr.lm import BigramLM
-from spacy_kexue.textcat.corpus import read_labelled
+from spacy_kexue.readers import read_records, read_texts
+from spacy_kexue.textcat.labelled import read_labelled
 from spacy_kexue.tokenizer.decode import UserDictionary
 from spacy_kexue.tokenizer.dictionary import load_dictionary
 from spacy_kexue.tokenizer.evaluate import (

@@ -16,9 +16,9 @@ import json
 import sys
 from pathlib import Path
 
-from spacy_kexue.corpus.readers import read_records
 from spacy_kexue.errors import DataFileError
 from spacy_kexue.ocr.metrics import character_error_rate
+from spacy_kexue.readers import read_records
 
 POSITIVE = "POSITIVE"
 

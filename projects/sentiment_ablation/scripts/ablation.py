@@ -108,7 +108,7 @@ def read_test(path: Path, limit: int) -> tuple[list[str], list[int]]:
     """Texts and 0/1 labels of a JSONL split (spacy_kexue's reader); a bad line stops the run
     with its file and line number."""
     from spacy_kexue.errors import DataFileError
-    from spacy_kexue.textcat.corpus import read_labelled
+    from spacy_kexue.textcat.labelled import read_labelled
 
     try:
         pairs = list(islice(read_labelled(path), limit or None))

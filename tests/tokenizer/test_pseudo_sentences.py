@@ -1,4 +1,4 @@
-"""Pseudo-sentence generation with BMES tags (spacy_kexue.tokenizer.corpus)."""
+"""Pseudo-sentence generation with BMES tags (spacy_kexue.tokenizer.pseudo_sentences)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spacy_kexue.tokenizer.corpus import (
+from spacy_kexue.tokenizer.dictionary import WordDict
+from spacy_kexue.tokenizer.pseudo_sentences import (
     PAD_TAG,
     TAGS,
     B,
@@ -22,7 +23,6 @@ from spacy_kexue.tokenizer.corpus import (
     tag_words,
     tags_to_words,
 )
-from spacy_kexue.tokenizer.dictionary import WordDict
 
 # Every word is made of its own characters, so a tagged sentence can be read back unambiguously.
 SMALL = WordDict(

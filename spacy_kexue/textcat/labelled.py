@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
-from ..corpus.readers import read_records
 from ..errors import DataFileError
+from ..readers import read_records
 from ..text import check_text
 
 POSITIVE, NEGATIVE = "POSITIVE", "NEGATIVE"

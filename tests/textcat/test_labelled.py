@@ -1,4 +1,4 @@
-"""Labelled sentiment data (spacy_kexue.textcat.corpus) and ``kexue textcat convert``."""
+"""Labelled sentiment data (spacy_kexue.textcat.labelled) and ``kexue textcat convert``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from spacy_kexue.cli import app
 from spacy_kexue.errors import DataFileError
-from spacy_kexue.textcat.corpus import NEGATIVE, POSITIVE, convert, label_cats, read_labelled
+from spacy_kexue.textcat.labelled import NEGATIVE, POSITIVE, convert, label_cats, read_labelled
 
 runner = CliRunner()
 

@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import DataFileError
+from .errors import DataFileError
 
 
 def _open_lines(path: Path) -> Iterator[tuple[int, bytes]]:
