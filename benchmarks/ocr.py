@@ -50,12 +50,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from spacy_kexue.ocr.evaluate import evaluate_engine, read_labels
+from spacy_kexue.paths import data_dir as default_data_dir
 
-from spacy_kexue.ocr.evaluate import evaluate_engine, read_labels  # noqa: E402
-from spacy_kexue.paths import data_dir as default_data_dir  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 #: (CSS family, CSS weight, name) of the allowed faces, as fontconfig knows them.
 FACES = [

@@ -39,8 +39,6 @@ from itertools import cycle, islice
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 CONFIGS = ("plain", "n1", "n2", "dask2")
 

@@ -27,15 +27,14 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from segmentation import tokenizer_segmenter
+from segmentation_peers import PKU_RAW, default_data_dir, score_all
 
-from benchmarks.segmentation import tokenizer_segmenter  # noqa: E402
-from benchmarks.segmentation_peers import PKU_RAW, default_data_dir, score_all  # noqa: E402
-from spacy_kexue.textcat.labelled import POSITIVE, read_labelled  # noqa: E402
-from spacy_kexue.textcat.metrics import binary_scores  # noqa: E402
-from spacy_kexue.tokenizer.evaluate import read_raw_lines  # noqa: E402
+from spacy_kexue.textcat.labelled import POSITIVE, read_labelled
+from spacy_kexue.textcat.metrics import binary_scores
+from spacy_kexue.tokenizer.evaluate import read_raw_lines
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def git_commit() -> str | None:

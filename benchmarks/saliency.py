@@ -28,12 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from spacy_kexue.paths import data_dir as default_data_dir
+from spacy_kexue.textcat.labelled import read_labelled
 
-from spacy_kexue.paths import data_dir as default_data_dir  # noqa: E402
-from spacy_kexue.textcat.labelled import read_labelled  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 KS = (1, 2, 3, 4, 5)
 MIN_TOKENS = 6

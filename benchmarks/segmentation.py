@@ -18,18 +18,17 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from benchmarks.segmentation_peers import (  # noqa: E402
+from segmentation_peers import (
     PEER_NAMES,
     default_data_dir,
     format_table,
     peer_segmenters,
     score_all,
 )
-from spacy_kexue.tokenizer.evaluate import read_raw_lines  # noqa: E402
+
+from spacy_kexue.tokenizer.evaluate import read_raw_lines
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def ours(model: str, dictionary_weight: float | None = None):

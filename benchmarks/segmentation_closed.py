@@ -16,18 +16,17 @@ import shlex
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from benchmarks.segmentation import tokenizer_segmenter  # noqa: E402
-from benchmarks.segmentation_peers import (  # noqa: E402
+from segmentation import tokenizer_segmenter
+from segmentation_peers import (
     default_data_dir,
     format_table,
     peer_segmenters,
     score_all,
 )
-from spacy_kexue.tokenizer.evaluate import read_raw_lines  # noqa: E402
+
+from spacy_kexue.tokenizer.evaluate import read_raw_lines
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def closed_segmenter(model_dir: Path, dictionary_weight: float | None = None):

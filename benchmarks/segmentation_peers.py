@@ -6,7 +6,7 @@ Run it as a script::
 
 or import it to put another segmenter in the same table, measured in the same run::
 
-    from benchmarks.segmentation_peers import format_table, peer_segmenters, score_all
+    from segmentation_peers import format_table, peer_segmenters, score_all
 
     systems = {"ours": my_segment_lines, **peer_segmenters(data_dir)}
     rows = score_all(systems, data_dir)
@@ -44,11 +44,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(REPO))
-
-from spacy_kexue.tokenizer.evaluate import (  # noqa: E402
+from spacy_kexue.tokenizer.evaluate import (
     SegmentationMismatchError,
     official_score,
     prf,
@@ -57,6 +53,8 @@ from spacy_kexue.tokenizer.evaluate import (  # noqa: E402
     read_segmented,
     read_wordlist,
 )
+
+REPO = Path(__file__).resolve().parent.parent
 
 Segmenter = Callable[[list[str]], list[list[str]]]
 

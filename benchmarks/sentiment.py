@@ -26,13 +26,11 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from spacy_kexue.paths import data_dir as default_data_dir
+from spacy_kexue.textcat.labelled import POSITIVE, read_labelled
+from spacy_kexue.textcat.metrics import binary_scores
 
-from spacy_kexue.paths import data_dir as default_data_dir  # noqa: E402
-from spacy_kexue.textcat.labelled import POSITIVE, read_labelled  # noqa: E402
-from spacy_kexue.textcat.metrics import binary_scores  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 LOSSES = {
     "cross-entropy": {"@losses": "spacy_kexue.CrossEntropy.v1"},

@@ -34,12 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from spacy_kexue.paths import data_dir as default_data_dir
+from spacy_kexue.readers import read_records
 
-from spacy_kexue.paths import data_dir as default_data_dir  # noqa: E402
-from spacy_kexue.readers import read_records  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 # the runs checked against the bn_su targets: the post's posterior and ours (shipped)
 BN_SU_RUNS = ("bn_su", "bn_su_rms")

@@ -1,6 +1,9 @@
-"""Error types and numbered messages, in the style of spaCy's ``spacy.errors``.
+"""The base error types. Each part defines its own subclasses beside the code that raises
+them (``CheckpointError`` in :mod:`spacy_kexue.corpus.errors`, ``ImageError`` in
+:mod:`spacy_kexue.ocr.imageio`, ...), all under :class:`KexueError`.
 
-Every message says what went wrong, where (file, line, field) and what to do.
+Messages are written where they are raised, with the values that explain them: every message
+says what went wrong, where (file, line, field) and what to do.
 """
 
 
@@ -25,9 +28,3 @@ class DataFileError(KexueError, ValueError):
         self.path = path
         self.line = line
 
-
-class Errors:
-    E001 = (
-        "The data directory {path} does not exist. Set the environment variable KEXUE_DATA "
-        "to the folder that holds cws/ and sentiment/, or pass the path explicitly."
-    )

@@ -13,11 +13,9 @@ from pathlib import Path
 import pytest
 import spacy
 import srsly
+from pipeline import performance, write_meta
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from benchmarks.pipeline import performance, write_meta  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -245,7 +245,7 @@ def test_official_score_agrees_with_prf_on_pku(data_dir, tmp_path):
     it agrees too (checked on the first 300 lines to keep this test fast).
     """
     jieba = pytest.importorskip("jieba")
-    from benchmarks.segmentation_peers import mwseg_segmenter
+    from segmentation_peers import mwseg_segmenter
 
     cws = data_dir / "cws"
     words, gold_path = cws / "pku_training_words.utf8", cws / "pku_test_gold.utf8"
@@ -278,7 +278,7 @@ def test_official_score_agrees_with_prf_on_pku(data_dir, tmp_path):
 
 
 def test_align_to_text():
-    from benchmarks.segmentation_peers import align_to_text
+    from segmentation_peers import align_to_text
 
     assert align_to_text("你好  世界\t!", ["你好", " ", "世界", "\t!"]) == ["你好", "世界", "!"]
     # a normalising segmenter (same number of characters): the input's characters come back
