@@ -1,20 +1,18 @@
 """spacy-kexue: Chinese NLP for spaCy from the methods of kexue.fm.
 
-Importing this package is cheap: it registers nothing heavy and never imports
-torch or PIL. Registered functions are found by spaCy through the entry points
-declared in setup.cfg; the heavy modules load when a config first names them.
+Importing this package is cheap: it registers nothing heavy and never imports torch, PIL or
+spaCy. Registered functions are found by spaCy through the entry points declared in setup.cfg;
+the heavy modules load when a config first names them, or when a public name below is first used.
+
+Subpackages: :mod:`.tokenizer` (the dictionary-trained segmenter), :mod:`.textcat` (sentiment),
+:mod:`.saliency`, :mod:`.vae` (document vectors), :mod:`.ocr` (printed-Chinese OCR) and
+:mod:`.corpus` (the ``kexue pipe`` runner); each lists its public names in ``__all__``.
 """
 
 from .about import __version__
-from .errors import KexueError
+from .errors import DataFileError, KexueError
+from .lazy import lazy_exports
 
-__all__ = ["KexueError", "__version__", "render_saliency"]
+__all__ = ["DataFileError", "KexueError", "__version__", "render_saliency"]
 
-
-def __getattr__(name: str):
-    # Imported on first use, so that `import spacy_kexue` stays cheap (no spaCy, no torch).
-    if name == "render_saliency":
-        from .saliency.render import render_saliency
-
-        return render_saliency
-    raise AttributeError(f"module 'spacy_kexue' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, {"render_saliency": ".saliency.render"})
