@@ -84,7 +84,7 @@ def saliencies(nlp, docs, settings: dict | None, repeats: int) -> tuple[list[np.
 def faithfulness(model, docs, scores: dict[str, list[np.ndarray]], draws: int, seed: int) -> dict:
     """Per method: drops of the predicted class's probability after deleting top / least /
     random k tokens."""
-    from spacy_kexue.textcat.model import predict_deletions
+    from spacy_kexue.textcat.probe import predict_deletions
 
     rng = np.random.default_rng(seed)
     names = list(scores)

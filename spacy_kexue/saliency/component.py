@@ -146,7 +146,7 @@ class KexueSaliency:
                     f"{self.name}: {setting} must be one of {allowed}, got {cfg[setting]!r}"
                 )
         if cfg["method"] == "states":
-            from ..textcat.model import has_states, state_layout
+            from ..textcat.probe import has_states, state_layout
 
             if not has_states(self.textcat.model):
                 raise ValueError(
@@ -177,7 +177,7 @@ class KexueSaliency:
             yield from docs
 
     def set_annotations(self, docs: List[Doc]) -> None:
-        from ..textcat.model import (
+        from ..textcat.probe import (
             decision_weights,
             occlusion_saliency,
             predict_with_states,

@@ -12,7 +12,7 @@ Differences from spaCy's ``textcat``: the loss (threshold, soft threshold or cro
 :mod:`.losses`) instead of the squared error; the encoder's vocabulary is built from the whole
 training set in :meth:`initialize`; docs without tokens still get scores; an optional abstain
 band; and, when ``keep_states`` is set (``kexue_saliency`` sets it on the textcat before it),
-the LSTM's states from the same forward pass (the dict ``predict_with_states`` in :mod:`.model`
+the LSTM's states from the same forward pass (the dict ``predict_with_states`` in :mod:`.probe`
 describes) wait for the saliency component in ``self.kept_states`` (:mod:`.states`: beside the
 docs, never serialized with them).
 
@@ -156,7 +156,7 @@ class KexueTextCategorizer(ChecksummedPipe, TextCategorizer):
         install_fork_hook()
         if not docs:
             return self.model.ops.alloc2f(0, len(self.labels))
-        from .model import has_states, predict_with_states
+        from .probe import has_states, predict_with_states
 
         if self.keep_states and has_states(self.model):
             scores, states = predict_with_states(self.model, docs)

@@ -14,7 +14,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.util import load_model_from_config
 
-import spacy_kexue.textcat.model as textcat_model
+import spacy_kexue.textcat.probe as textcat_probe
 from spacy_kexue.saliency.component import DEFAULTS, KexueSaliency
 from spacy_kexue.saliency.extensions import NoSaliencyError
 from spacy_kexue.textcat.model import get_encoder
@@ -240,7 +240,7 @@ def test_no_second_forward_pass(trained, monkeypatch):
     assert nlp.get_pipe(TEXTCAT).keep_states is True
     reference = saliencies(nlp.pipe(TEXTS, batch_size=4))
     encodes = count_encodes(monkeypatch, nlp)
-    with_states = count_calls(monkeypatch, textcat_model, "predict_with_states")
+    with_states = count_calls(monkeypatch, textcat_probe, "predict_with_states")
     docs = list(nlp.pipe(TEXTS, batch_size=4))  # 13 texts: 4 batches
     assert encodes[0] == 4
     assert with_states[0] == 4  # the textcat's own passes, none from the saliency component
