@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from spacy.tokens import Doc, Span, Token
 
+from ..errors import KexueError
+
 SALIENCY_ATTR = "saliency"
 STATES_ATTR = "kexue_states"  # the LSTM states, only with kexue_saliency's keep_states
 
 
-class NoSaliencyError(ValueError):
-    """The doc has no saliencies: it did not go through ``kexue_saliency``."""
+class NoSaliencyError(KexueError, ValueError):
+    """The doc has no saliencies: it did not go through ``kexue_saliency`` (a ``KexueError``,
+    and a ``ValueError`` so that ``except ValueError`` still catches it)."""
 
 
 def _token_saliency(token: Token) -> float | None:

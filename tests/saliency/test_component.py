@@ -15,6 +15,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.util import load_model_from_config
 
 import spacy_kexue.textcat.probe as textcat_probe
+from spacy_kexue.errors import KexueError
 from spacy_kexue.saliency.component import DEFAULTS, KexueSaliency
 from spacy_kexue.saliency.extensions import NoSaliencyError
 from spacy_kexue.textcat.model import get_encoder
@@ -460,6 +461,7 @@ def test_unprocessed_doc_has_no_saliency():
     assert doc[1:3]._.saliency is None
     with pytest.raises(NoSaliencyError, match="kexue_saliency"):
         doc._.salient()
+    assert issubclass(NoSaliencyError, KexueError) and issubclass(NoSaliencyError, ValueError)
     with pytest.raises(ValueError, match="kexue_saliency"):
         doc[1:3]._.salient(1)
 
