@@ -64,25 +64,26 @@ def saliencies(nlp, docs, settings: dict | None, repeats: int) -> tuple[list[np.
     textcat, saliency = nlp.get_pipe("textcat"), nlp.get_pipe("saliency")
     if settings is not None:
         saliency.configure(**{**BASE_SETTINGS, **settings})
-    keep_states = textcat.keep_states
+    listening = saliency in textcat.listeners
     best, out = float("inf"), []
     for _ in range(repeats):
         copies = [doc.copy() for doc in docs]
         start = time.perf_counter()
         if settings is None:
-            textcat.keep_states = False
+            textcat.remove_listener(saliency, saliency.name)
             out = list(textcat.pipe(copies, batch_size=64))
         else:
             out = list(saliency.pipe(textcat.pipe(copies, batch_size=64), batch_size=64))
         best = min(best, time.perf_counter() - start)
-    textcat.keep_states = keep_states
+    if listening:
+        textcat.add_listener(saliency, saliency.name)
     return [np.asarray(doc._.saliency) for doc in out if doc._.saliency is not None], best
 
 
 def faithfulness(model, docs, scores: dict[str, list[np.ndarray]], draws: int, seed: int) -> dict:
     """Per method: drops of the predicted class's probability after deleting top / least /
     random k tokens."""
-    from spacy_kexue.textcat.model import predict_deletions
+    from spacy_kexue.textcat.probe import predict_deletions
 
     rng = np.random.default_rng(seed)
     names = list(scores)

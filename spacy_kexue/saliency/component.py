@@ -10,15 +10,21 @@
 (:mod:`.scores` defines each setting; the defaults were picked by the faithfulness benchmark,
 ``benchmarks/saliency.py``.)
 
-Placed after a ``kexue_textcat``. With ``method = "states"`` the factory sets that textcat's
-``keep_states``, so the textcat's own forward pass leaves each doc's LSTM states in its
-``kept_states`` store (in memory, beside the doc); this component takes them from there and
-turns them into ``doc._.saliency``. With ``keep_states = true`` it also puts them on the doc, in
+Placed after a ``kexue_textcat``. With ``method = "states"`` this component listens to that
+textcat's LSTM states, as spaCy's ``Tok2VecListener`` listens to a ``Tok2Vec``: it registers
+itself with the textcat (``textcat.add_listener``) when it is made and when its method changes,
+and spaCy relinks the two whenever the pipeline changes (``Language._link_components`` calls
+the textcat's ``find_listeners``, which asks :meth:`KexueSaliency.listens_to`; so removing this
+component, or switching it to occlusion, stops the textcat keeping states). While it listens,
+the textcat's own forward pass leaves each doc's LSTM states in its ``kept_states`` store (in
+memory, beside the doc); this component takes them from there and turns them into
+``doc._.saliency``. With ``keep_states = true`` it also puts them on the doc, in
 ``doc._.kexue_states`` (serialized with the doc: large). It holds a reference to the textcat,
-never a copy of its weights. A doc that arrives without states (a textcat disabled or placed
-after this component) gets them from the textcat's model in one batched pass, which also fills
-``doc.cats`` if it lacks the textcat's labels. The class explained is the textcat's predicted
-one (the highest of its labels in ``doc.cats``).
+never a copy of its weights (after ``nlp.replace_pipe`` of the textcat it follows the new
+one). A doc that arrives without states (a textcat disabled or placed after this component)
+gets them from the textcat's model in one batched pass, which also fills ``doc.cats`` if it
+lacks the textcat's labels. The class explained is the textcat's predicted one (the highest
+of its labels in ``doc.cats``).
 
 ``method = "occlusion"`` is the leave-one-out reference: each token's score is the drop of the
 predicted class's probability when the token is deleted (one extra row per token; exact, slower,
@@ -146,7 +152,7 @@ class KexueSaliency:
                     f"{self.name}: {setting} must be one of {allowed}, got {cfg[setting]!r}"
                 )
         if cfg["method"] == "states":
-            from ..textcat.model import has_states, state_layout
+            from ..textcat.probe import has_states, state_layout
 
             if not has_states(self.textcat.model):
                 raise ValueError(
@@ -160,8 +166,35 @@ class KexueSaliency:
                     f"the textcat {self.textcat.name!r} reads forward only."
                 )
         cfg["keep_states"] = bool(cfg["keep_states"])
+        previous = self.cfg.get("method")
         self.cfg = cfg
-        self.textcat.keep_states = cfg["method"] == "states"
+        if cfg["method"] != previous:
+            if cfg["method"] == "states":
+                self.textcat.add_listener(self, self.name)
+            else:
+                self.textcat.remove_listener(self, self.name)
+
+    def listens_to(self, textcat: KexueTextCategorizer) -> bool:
+        """Whether this component reads ``textcat``'s LSTM states (the textcat's
+        ``find_listeners`` asks, whenever spaCy relinks the pipeline): its own textcat, with
+        ``method = "states"``. A different textcat of the same name has replaced its textcat
+        (``nlp.replace_pipe``: names are unique in a pipeline), so it follows that one."""
+        if textcat is not self.textcat:
+            if textcat.name != self.textcat.name:
+                return False
+            self._follow(textcat)
+        return self.method == "states"
+
+    def _follow(self, textcat: KexueTextCategorizer) -> None:
+        """Read ``textcat`` from now on (the settings are checked against it first)."""
+        previous = self.textcat
+        self.textcat = textcat
+        try:
+            self.configure()
+        except ValueError:
+            self.textcat = previous
+            raise
+        previous.remove_listener(self, self.name)
 
     @property
     def method(self) -> str:
@@ -177,7 +210,7 @@ class KexueSaliency:
             yield from docs
 
     def set_annotations(self, docs: List[Doc]) -> None:
-        from ..textcat.model import (
+        from ..textcat.probe import (
             decision_weights,
             occlusion_saliency,
             predict_with_states,

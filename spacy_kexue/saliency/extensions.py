@@ -6,7 +6,7 @@
 - ``token._.saliency``: the token's float (None if the doc has none).
 - ``span._.saliency``: the span's tokens' floats.
 - ``doc._.kexue_states``: the LSTM states the saliency was computed from, only when the
-  component's ``keep_states`` is set (the dict ``textcat.model.predict_with_states`` describes).
+  component's ``keep_states`` is set (the dict ``textcat.probe.predict_with_states`` describes).
 - ``doc._.salient(k=5, least=False)`` / ``span._.salient(...)``: the k most (or least) salient
   tokens, highest first (ties: earlier token first).
 """
@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from spacy.tokens import Doc, Span, Token
 
+from ..errors import KexueError
+
 SALIENCY_ATTR = "saliency"
 STATES_ATTR = "kexue_states"  # the LSTM states, only with kexue_saliency's keep_states
 
 
-class NoSaliencyError(ValueError):
-    """The doc has no saliencies: it did not go through ``kexue_saliency``."""
+class NoSaliencyError(KexueError, ValueError):
+    """The doc has no saliencies: it did not go through ``kexue_saliency`` (a ``KexueError``,
+    and a ``ValueError`` so that ``except ValueError`` still catches it)."""
 
 
 def _token_saliency(token: Token) -> float | None:

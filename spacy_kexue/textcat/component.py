@@ -11,10 +11,18 @@
 Differences from spaCy's ``textcat``: the loss (threshold, soft threshold or cross-entropy,
 :mod:`.losses`) instead of the squared error; the encoder's vocabulary is built from the whole
 training set in :meth:`initialize`; docs without tokens still get scores; an optional abstain
-band; and, when ``keep_states`` is set (``kexue_saliency`` sets it on the textcat before it),
-the LSTM's states from the same forward pass (the dict ``predict_with_states`` in :mod:`.model`
-describes) wait for the saliency component in ``self.kept_states`` (:mod:`.states`: beside the
-docs, never serialized with them).
+band; and, while a component listens to its LSTM states, the states from the same forward
+pass (the dict ``predict_with_states`` in :mod:`.probe` describes) wait for it in
+``self.kept_states`` (:mod:`.states`: beside the docs, never serialized with them).
+
+Listeners follow spaCy's ``Tok2Vec`` pattern: ``listener_map`` (component name -> listeners),
+``add_listener``/``remove_listener``, and ``find_listeners``, which ``Language._link_components``
+calls for every component after this one whenever the pipeline changes (``add_pipe``,
+``remove_pipe``, ``replace_pipe``, ``rename_pipe``, ``initialize``, ``from_disk``,
+``from_bytes``): a component listens when its ``listens_to(textcat)`` method says so.
+``kexue_saliency`` with ``method = "states"`` does; it also registers itself when it is made
+and when its method changes. ``keep_states`` (read-only) is true exactly while a listener is
+attached.
 
 No ``from __future__ import annotations`` here: spaCy validates ``initialize``'s signature.
 spaCy imports this module whenever a Language is made: the architectures (``.model``) and torch
@@ -137,8 +145,9 @@ class KexueTextCategorizer(ChecksummedPipe, TextCategorizer):
             uncertain_band = [float(x) for x in uncertain_band]
         self.cfg["uncertain_band"] = uncertain_band
         self.loss = loss
-        # Set by kexue_saliency (which follows this component): keep the LSTM states.
-        self.keep_states = False
+        # component name -> the components that read this textcat's LSTM states (spaCy's
+        # Tok2Vec keeps its listener layers the same way)
+        self.listener_map: Dict[str, List[Any]] = {}
         self.kept_states = StateStore()
 
     @property
@@ -149,14 +158,55 @@ class KexueTextCategorizer(ChecksummedPipe, TextCategorizer):
             return self.cfg["positive_label"]
         return "POSITIVE" if "POSITIVE" in self.labels else self.labels[0]
 
+    # --- listeners: the components that read the LSTM states ----------------------------------
+
+    @property
+    def listeners(self) -> List[Any]:
+        """The components listening to this textcat's LSTM states."""
+        return [m for c in self.listening_components for m in self.listener_map[c]]
+
+    @property
+    def listening_components(self) -> List[str]:
+        """The names of the components listening to this textcat's LSTM states."""
+        return list(self.listener_map.keys())
+
+    @property
+    def keep_states(self) -> bool:
+        """Whether ``predict`` keeps the LSTM states: exactly while a listener is attached."""
+        return bool(self.listener_map)
+
+    def add_listener(self, listener: Any, component_name: str) -> None:
+        """Keep the LSTM states for ``listener`` (the component ``component_name``)."""
+        self.listener_map.setdefault(component_name, [])
+        if listener not in self.listener_map[component_name]:
+            self.listener_map[component_name].append(listener)
+
+    def remove_listener(self, listener: Any, component_name: str) -> bool:
+        """Stop keeping states for ``listener``; returns whether it was listening."""
+        listeners = self.listener_map.get(component_name, [])
+        if listener not in listeners:
+            return False
+        listeners.remove(listener)
+        if not listeners:
+            del self.listener_map[component_name]
+        return True
+
+    def find_listeners(self, component: Any) -> None:
+        """spaCy's hook (``Language._link_components``, for each component after this one):
+        add ``component`` if its ``listens_to(self)`` says it reads this textcat's states."""
+        listens_to = getattr(component, "listens_to", None)
+        if callable(listens_to) and listens_to(self):
+            self.add_listener(component, component.name)
+
     def predict(self, docs: Iterable[Doc]):
         """Class probabilities, shape (n_docs, n_labels); docs without tokens are scored too.
-        With ``keep_states`` (and an LSTM encoder): a tuple (probabilities, per-doc states)."""
+        While a listener is attached (and with an LSTM encoder): a tuple (probabilities,
+        per-doc states)."""
         docs = list(docs)
         install_fork_hook()
         if not docs:
             return self.model.ops.alloc2f(0, len(self.labels))
-        from .model import has_states, predict_with_states
+        from .probe import has_states, predict_with_states
 
         if self.keep_states and has_states(self.model):
             scores, states = predict_with_states(self.model, docs)

@@ -4,7 +4,8 @@ The states stay beside the Docs, in memory, never in ``doc.user_data``: they are
 ``Doc.to_bytes`` or ``DocBin``, and a doc's entry goes when the doc is garbage collected. The
 store is also bounded: past ``capacity`` docs the oldest entries are dropped (a doc whose
 states were dropped gets them recomputed by the saliency component), so a pipeline whose
-saliency component is disabled or removed keeps at most ``capacity`` docs' states alive.
+saliency component is disabled keeps at most ``capacity`` docs' states alive (once it is
+removed, or switched to occlusion, the textcat has no listener and keeps none).
 A pickled store comes back empty.
 """
 

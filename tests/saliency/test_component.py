@@ -14,7 +14,8 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.util import load_model_from_config
 
-import spacy_kexue.textcat.model as textcat_model
+import spacy_kexue.textcat.probe as textcat_probe
+from spacy_kexue.errors import KexueError
 from spacy_kexue.saliency.component import DEFAULTS, KexueSaliency
 from spacy_kexue.saliency.extensions import NoSaliencyError
 from spacy_kexue.textcat.model import get_encoder
@@ -31,7 +32,7 @@ from tests.saliency.conftest import (
     words_doc,
 )
 from tests.shipped import shipped_pipe_names
-from tests.textcat.conftest import make_nlp, textcat_config
+from tests.textcat.conftest import CROSS_ENTROPY, make_nlp, textcat_config
 
 SALIENCY = "kexue_saliency"
 TEXTCAT = "kexue_textcat"
@@ -154,6 +155,135 @@ def test_configure(trained):
     assert textcat.keep_states is True
 
 
+# --- the link to the textcat: a listener, as spaCy's Tok2VecListener ---------------------------
+
+
+def test_listens_to_its_textcat(trained):
+    nlp = with_saliency(trained("char_lstm"))
+    saliency, textcat = nlp.get_pipe(SALIENCY), nlp.get_pipe(TEXTCAT)
+    assert textcat.listeners == [saliency] and textcat.listening_components == [SALIENCY]
+    assert saliency.listens_to(textcat) is True
+    with pytest.raises(AttributeError):  # derived from the listeners, never set from outside
+        textcat.keep_states = False
+    saliency.configure(method="occlusion")
+    assert textcat.listener_map == {} and textcat.keep_states is False
+    assert saliency.listens_to(textcat) is False
+    saliency.configure(state="lstm")  # the method did not change: still not listening
+    assert textcat.listener_map == {}
+    saliency.configure(method="states")
+    assert textcat.listeners == [saliency]
+    nlp.rename_pipe(SALIENCY, "renamed")  # spaCy relinks under the new name
+    assert textcat.listening_components == ["renamed"]
+    saliency.configure(method="occlusion")
+    assert textcat.listener_map == {}
+
+
+def test_made_by_hand_it_registers_itself(trained, monkeypatch):
+    nlp = copy_nlp(trained("char_lstm"))
+    textcat = nlp.get_pipe(TEXTCAT)
+    saliency = KexueSaliency(textcat, "by_hand")
+    assert textcat.listeners == [saliency] and textcat.listening_components == ["by_hand"]
+    reference = with_saliency(trained("char_lstm"))("这个很好")._.saliency
+    encodes = count_encodes(monkeypatch, nlp)
+    doc = saliency(textcat(nlp.make_doc("这个很好")))
+    assert encodes[0] == 1
+    assert_saliencies_close([doc._.saliency], [reference], atol=0, rtol=0)
+
+
+def test_two_textcats_each_keep_states_for_their_own_listeners():
+    nlp = blank_zh()
+    first = nlp.add_pipe(TEXTCAT, name="first", config=textcat_config())
+    second = nlp.add_pipe(TEXTCAT, name="second", config=textcat_config())
+    s2 = nlp.add_pipe(SALIENCY, name="s2")
+    s1 = nlp.add_pipe(SALIENCY, name="s1", config={"textcat": "first"})
+    assert (first.listeners, second.listeners) == ([s1], [s2])
+    nlp.remove_pipe("s2")
+    assert (first.listeners, second.listeners) == ([s1], [])
+    assert (first.keep_states, second.keep_states) == (True, False)
+    s1.configure(method="occlusion")
+    assert first.keep_states is False
+
+
+def test_removed_saliency_stops_the_textcat_keeping_states(trained):
+    nlp = with_saliency(trained("char_lstm"))
+    textcat = nlp.get_pipe(TEXTCAT)
+    nlp.remove_pipe(SALIENCY)
+    assert textcat.listener_map == {} and textcat.keep_states is False
+    docs = list(nlp.pipe(TEXTS))
+    assert len(textcat.kept_states) == 0
+    assert all(doc._.kexue_states is None for doc in docs)
+
+
+def test_textcat_after_the_saliency_component(trained, monkeypatch):
+    """A saliency component placed before its textcat gets no states from it (the textcat has
+    not run yet): spaCy's relinking leaves it unlinked, and it computes its own."""
+    reference = saliencies(with_saliency(trained("char_lstm")).pipe(TEXTS))
+    nlp = copy_nlp(trained("char_lstm"))
+    nlp.add_pipe(SALIENCY, first=True)
+    textcat = nlp.get_pipe(TEXTCAT)
+    assert nlp.pipe_names == [SALIENCY, TEXTCAT]
+    assert textcat.keep_states is False
+    encodes = count_encodes(monkeypatch, nlp)
+    docs = list(nlp.pipe(TEXTS, batch_size=4))
+    assert encodes[0] == 8  # each component's own pass over each of the 4 batches
+    assert_saliencies_close(saliencies(docs), reference)
+    assert len(textcat.kept_states) == 0
+
+
+def test_follows_a_replaced_textcat(trained, monkeypatch):
+    nlp = with_saliency(trained("char_lstm"))
+    saliency, old = nlp.get_pipe(SALIENCY), nlp.get_pipe(TEXTCAT)
+    reference = saliencies(nlp.pipe(TEXTS))
+    new = nlp.replace_pipe(TEXTCAT, TEXTCAT, config=textcat_config(loss=CROSS_ENTROPY))
+    new.from_bytes(old.to_bytes())
+    assert saliency.textcat is new and new.listeners == [saliency]
+    assert old.keep_states is False
+    encodes = count_encodes(monkeypatch, nlp)
+    docs = list(nlp.pipe(TEXTS, batch_size=4))
+    assert encodes[0] == 4
+    assert_saliencies_close(saliencies(docs), reference, atol=2e-3)  # float16 weights
+
+
+def test_replacing_the_textcat_by_a_cnn(trained):
+    nlp = with_saliency(trained("char_lstm"))
+    old = nlp.get_pipe(TEXTCAT)
+    with pytest.raises(ValueError, match='method = "occlusion"'):
+        nlp.replace_pipe(TEXTCAT, TEXTCAT, config=textcat_config("char_cnn"))
+    assert nlp.get_pipe(SALIENCY).textcat is old  # it did not follow
+    nlp = with_saliency(trained("char_lstm"), method="occlusion")
+    new = nlp.replace_pipe(TEXTCAT, TEXTCAT, config=textcat_config("char_cnn"))
+    assert nlp.get_pipe(SALIENCY).textcat is new and new.keep_states is False
+
+
+def test_link_survives_loading_the_textcat(trained, saliency_dir, monkeypatch):
+    nlp = with_saliency(trained("char_lstm"))
+    saliency, textcat = nlp.get_pipe(SALIENCY), nlp.get_pipe(TEXTCAT)
+    textcat.from_disk(saliency_dir / TEXTCAT)
+    assert textcat.listeners == [saliency]
+    nlp.from_disk(saliency_dir)
+    assert nlp.get_pipe(TEXTCAT).listeners == [nlp.get_pipe(SALIENCY)]
+    textcat.from_bytes(textcat.to_bytes())
+    assert textcat.listeners == [saliency]
+    encodes = count_encodes(monkeypatch, nlp)
+    list(nlp.pipe(TEXTS, batch_size=4))
+    assert encodes[0] == 4
+
+
+@pytest.mark.parametrize("how", ["spacy.load", "from_bytes"])
+def test_no_second_forward_pass_after_loading(saliency_nlp, saliency_dir, monkeypatch, how):
+    if how == "spacy.load":
+        nlp = spacy.load(saliency_dir)
+    else:
+        nlp = blank_copy(saliency_nlp).from_bytes(saliency_nlp.to_bytes())
+    assert nlp.get_pipe(TEXTCAT).listeners == [nlp.get_pipe(SALIENCY)]
+    encodes = count_encodes(monkeypatch, nlp)
+    docs = list(nlp.pipe(TEXTS, batch_size=4))
+    assert encodes[0] == 4
+    nlp("这个很好")
+    assert encodes[0] == 5
+    assert all(doc._.kexue_states is None for doc in docs)
+
+
 # --- one float per token ----------------------------------------------------------------------
 
 
@@ -240,7 +370,7 @@ def test_no_second_forward_pass(trained, monkeypatch):
     assert nlp.get_pipe(TEXTCAT).keep_states is True
     reference = saliencies(nlp.pipe(TEXTS, batch_size=4))
     encodes = count_encodes(monkeypatch, nlp)
-    with_states = count_calls(monkeypatch, textcat_model, "predict_with_states")
+    with_states = count_calls(monkeypatch, textcat_probe, "predict_with_states")
     docs = list(nlp.pipe(TEXTS, batch_size=4))  # 13 texts: 4 batches
     assert encodes[0] == 4
     assert with_states[0] == 4  # the textcat's own passes, none from the saliency component
@@ -331,6 +461,7 @@ def test_unprocessed_doc_has_no_saliency():
     assert doc[1:3]._.saliency is None
     with pytest.raises(NoSaliencyError, match="kexue_saliency"):
         doc._.salient()
+    assert issubclass(NoSaliencyError, KexueError) and issubclass(NoSaliencyError, ValueError)
     with pytest.raises(ValueError, match="kexue_saliency"):
         doc[1:3]._.salient(1)
 
@@ -444,6 +575,7 @@ def test_pickle_round_trip(saliency_nlp):
     assert saliency.cfg == DEFAULTS
     assert saliency.textcat is nlp.get_pipe(TEXTCAT)  # one textcat, not a copy
     assert saliency.textcat.keep_states is True
+    assert saliency.textcat.listeners[0] is saliency
     assert_saliencies_close(saliencies(nlp.pipe(TEXTS)), original, atol=0, rtol=0)
 
 
@@ -498,6 +630,7 @@ def test_shipped_pipeline():
     assert isinstance(saliency, KexueSaliency)
     assert nlp.pipe_names.index("saliency") > nlp.pipe_names.index(saliency.textcat.name)
     assert saliency.textcat.keep_states is (saliency.method == "states")
+    assert saliency.textcat.listeners == ([saliency] if saliency.method == "states" else [])
     texts = ["这个手机很好用，但是电池太差了", "", "非常满意！"]
     docs = list(nlp.pipe(texts))
     for doc in docs:

@@ -21,7 +21,7 @@ from spacy_kexue.saliency.scores import (
     state_saliency,
     token_saliency,
 )
-from spacy_kexue.textcat.model import decision_weights, predict_with_states, state_layout
+from spacy_kexue.textcat.probe import decision_weights, predict_with_states, state_layout
 from tests.saliency.conftest import words_doc
 
 SQ2, SQ5 = math.sqrt(2.0), math.sqrt(5.0)

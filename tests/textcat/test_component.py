@@ -41,6 +41,15 @@ TEXTS = [
 ]
 
 
+class Listener:
+    """A stand-in for ``kexue_saliency``: a component that listens to the textcat's states."""
+
+    name = "listener"
+
+
+LISTENER = Listener()
+
+
 def cats_array(docs) -> np.ndarray:
     return np.asarray([[doc.cats["POSITIVE"], doc.cats["NEGATIVE"]] for doc in docs])
 
@@ -219,13 +228,13 @@ def test_positive_label_setting_picks_the_band_column(trained_nlp):
 
 
 def test_keep_states(trained_nlp):
-    """With keep_states the textcat leaves each doc's states in its kept_states store (never
-    on the doc); pop hands them over once."""
+    """With a listener attached (keep_states) the textcat leaves each doc's states in its
+    kept_states store (never on the doc); pop hands them over once."""
     nlp = pickle.loads(pickle.dumps(trained_nlp))
     textcat = nlp.get_pipe("kexue_textcat")
     plain = list(nlp.pipe(TEXTS, batch_size=4))
     assert all(textcat.kept_states.pop(doc) is None for doc in plain)
-    textcat.keep_states = True
+    textcat.add_listener(LISTENER, LISTENER.name)
     kept = list(nlp.pipe(TEXTS, batch_size=4))
     popped = [textcat.kept_states.pop(doc) for doc in kept]
     assert all(textcat.kept_states.pop(doc) is None for doc in kept)  # handed over once
@@ -244,9 +253,44 @@ def test_keep_states(trained_nlp):
     single = nlp(TEXTS[0])
     for key, value in textcat.kept_states.pop(single).items():
         np.testing.assert_allclose(value, popped[0][key], atol=1e-6, err_msg=key)
-    textcat.keep_states = False
+    textcat.remove_listener(LISTENER, LISTENER.name)
     doc = nlp(TEXTS[0])
     assert textcat.kept_states.pop(doc) is None
+
+
+def test_listeners(trained_nlp):
+    """spaCy's listener API (as Tok2Vec's): keep_states is read-only, true exactly while a
+    listener is attached; find_listeners adds a component whose listens_to says so."""
+    nlp = pickle.loads(pickle.dumps(trained_nlp))
+    textcat = nlp.get_pipe("kexue_textcat")
+    assert (textcat.listener_map, textcat.listeners, textcat.listening_components) == ({}, [], [])
+    with pytest.raises(AttributeError):
+        textcat.keep_states = True
+    textcat.add_listener(LISTENER, LISTENER.name)
+    textcat.add_listener(LISTENER, LISTENER.name)  # once only
+    assert textcat.listeners == [LISTENER] and textcat.listening_components == ["listener"]
+    assert textcat.keep_states is True
+    assert textcat.remove_listener(LISTENER, LISTENER.name) is True
+    assert textcat.remove_listener(LISTENER, LISTENER.name) is False
+    assert textcat.keep_states is False and textcat.listener_map == {}
+
+    class Asking(Listener):
+        def __init__(self, answer: bool) -> None:
+            self.answer, self.asked = answer, []
+
+        def listens_to(self, component) -> bool:
+            self.asked.append(component)
+            return self.answer
+
+    yes, no = Asking(True), Asking(False)
+    for component in (yes, no, LISTENER, object()):
+        textcat.find_listeners(component)
+    assert yes.asked == no.asked == [textcat]
+    assert textcat.listeners == [yes]
+    # spaCy's _link_components treats the textcat as a listened-to component: it starts from an
+    # empty map and asks the components after it (here none listens)
+    nlp.add_pipe("sentencizer")
+    assert textcat.listener_map == {}
 
 
 def test_kept_states_are_bounded_and_die_with_their_docs(trained_nlp):
@@ -256,7 +300,7 @@ def test_kept_states_are_bounded_and_die_with_their_docs(trained_nlp):
 
     nlp = pickle.loads(pickle.dumps(trained_nlp))
     textcat = nlp.get_pipe("kexue_textcat")
-    textcat.keep_states = True
+    textcat.add_listener(LISTENER, LISTENER.name)
     textcat.kept_states = StateStore(capacity=3)
     docs = list(nlp.pipe(TEXTS[:5]))
     assert len(textcat.kept_states) == 3  # the oldest two were dropped
@@ -276,7 +320,7 @@ def test_keep_states_with_cnn_scores_without_states():
     train(nlp, make_examples(nlp), n_iter=10)
     textcat = nlp.get_pipe("kexue_textcat")
     plain = [nlp(t) for t in TEXTS]
-    textcat.keep_states = True
+    textcat.add_listener(LISTENER, LISTENER.name)
     kept = list(nlp.pipe(TEXTS))
     for doc, ref in zip(kept, plain, strict=True):
         assert textcat.kept_states.pop(doc) is None
@@ -289,7 +333,7 @@ def test_keep_states_then_training_still_works():
     examples = make_examples(nlp)
     train(nlp, examples, n_iter=1)
     textcat = nlp.get_pipe("kexue_textcat")
-    textcat.keep_states = True
+    textcat.add_listener(LISTENER, LISTENER.name)
     assert textcat.kept_states.pop(nlp(TEXTS[0])) is not None
     docs = [eg.predicted for eg in examples]
     first, _ = textcat.model.begin_update(docs)
