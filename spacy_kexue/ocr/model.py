@@ -15,7 +15,7 @@ output divided by 255). Output: logits ``(N, n_classes)``.
 :class:`Recognizer` pairs the network with its :class:`~spacy_kexue.ocr.charset.Charset` and is
 what the reader uses: :meth:`Recognizer.predict`, :meth:`Recognizer.topk`, and serialisation to a
 folder or bytes as float16 safetensors weights + JSON (never pickles; the weights' SHA-256 is kept
-in the config and checked on load).
+in the config and checked on load, through :mod:`spacy_kexue.integrity`).
 
 This module imports torch at module level (``GlyphCNN`` subclasses ``torch.nn.Module``); nothing
 imports it when ``spacy_kexue`` or ``spacy_kexue.ocr`` is imported.
@@ -23,7 +23,6 @@ imports it when ``spacy_kexue`` or ``spacy_kexue.ocr`` is imported.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -33,7 +32,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import KexueError
+from ..errors import DataFileError
+from ..integrity import (
+    check_digest,
+    parse_json,
+    read_checked,
+    read_json_file,
+    recorded_digest,
+    sha256_bytes,
+    write_checked,
+)
 from .charset import Charset
 from .render import EM_WINDOW
 
@@ -58,8 +66,10 @@ _CHARSET = "charset.json"
 _FORMAT = 1
 
 
-class ModelFileError(KexueError, ValueError):
-    """A saved recogniser cannot be read: missing file, bad JSON, checksum mismatch, wrong shape."""
+class ModelFileError(DataFileError):
+    """A saved recogniser cannot be read: missing file, bad JSON, checksum mismatch, wrong shape.
+
+    ``path`` names the file (or ``"recogniser bytes"``)."""
 
 
 class GlyphCNN(nn.Module):
@@ -150,10 +160,6 @@ def glyphs_to_tensor(glyphs: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr)).unsqueeze(1).float().div_(255.0)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 class Recognizer:
     """A trained :class:`GlyphCNN` and its :class:`Charset` (class id ``i`` is ``charset.char(i)``).
 
@@ -226,11 +232,9 @@ class Recognizer:
 
     # ------------------------------------------------------------- serialisation
 
-    def _parts(self) -> tuple[dict, bytes]:
-        from ..torch_util import serialize_module
-
-        weights = serialize_module(self.net, half=True)
-        config = {
+    def _config(self) -> dict:
+        """The saved config, less the weights' SHA-256 (recorded last, under ``"sha256"``)."""
+        return {
             "format": _FORMAT,
             "architecture": ARCHITECTURE,
             "settings": self.net.config(),
@@ -242,35 +246,39 @@ class Recognizer:
             },
             "weights": _WEIGHTS,
             "dtype": "float16",
-            "sha256": _sha256(weights),
         }
-        return config, weights
+
+    def _weights(self) -> bytes:
+        from ..torch_util import serialize_module
+
+        return serialize_module(self.net, half=True)
+
+    @staticmethod
+    def _recorded_sha256(config: dict, where: Any) -> str:
+        """The weights' SHA-256 that a recogniser config (read from ``where``) records: the
+        recogniser has always required one."""
+        if config.get("architecture") != ARCHITECTURE:
+            raise ModelFileError(
+                f"is not a recogniser config (architecture {config.get('architecture')!r}, "
+                f"expected {ARCHITECTURE!r}).",
+                path=where,
+            )
+        return recorded_digest(config, "sha256", path=where, required=True, error=ModelFileError)
 
     @classmethod
-    def _from_parts(cls, config: dict, charset: Charset, weights: bytes, where: str) -> Recognizer:
+    def _from_parts(cls, config: dict, charset: Charset, weights: bytes, where: Any) -> Recognizer:
+        """The recogniser of ``config`` and the verified ``weights`` (read from ``where``)."""
         from ..torch_util import deserialize_module
 
-        if not isinstance(config, dict) or config.get("architecture") != ARCHITECTURE:
-            raise ModelFileError(
-                f"{where}: not a recogniser config (architecture "
-                f"{config.get('architecture') if isinstance(config, dict) else config!r}, "
-                f"expected {ARCHITECTURE!r})."
-            )
-        expected = config.get("sha256")
-        actual = _sha256(weights)
-        if expected != actual:
-            raise ModelFileError(
-                f"{where}: SHA-256 checksum mismatch (config says {expected}, the weights hash "
-                f"to {actual}). The file is corrupt or was changed; re-download or re-train."
-            )
         try:
             settings = dict(config["settings"])
             net = build_glyph_cnn(settings.pop("n_classes"), **settings)
             deserialize_module(net, weights)
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise ModelFileError(
-                f"{where}: the weights and the settings in {_CONFIG} do not make a recogniser "
-                f"({type(err).__name__}: {err})."
+                f"the weights and the settings in {_CONFIG} do not make a recogniser "
+                f"({type(err).__name__}: {err}).",
+                path=where,
             ) from None
         net.eval()
         return cls(charset, net)
@@ -279,7 +287,8 @@ class Recognizer:
         """Config, charset and float16 safetensors weights as msgpack bytes."""
         import srsly
 
-        config, weights = self._parts()
+        weights = self._weights()
+        config = dict(self._config(), sha256=sha256_bytes(weights))
         return srsly.msgpack_dumps(
             {"config": json.dumps(config), "charset": self.charset.to_json(), "weights": weights}
         )
@@ -289,45 +298,52 @@ class Recognizer:
         """Read what :meth:`to_bytes` wrote (checksum verified)."""
         import srsly
 
+        where = "recogniser bytes"
         try:
             msg = srsly.msgpack_loads(data)
-            config = json.loads(msg["config"])
-            charset = Charset.from_json(msg["charset"])
+            config = parse_json(msg["config"], path=where, error=ModelFileError)
+            charset = Charset(
+                parse_json(msg["charset"], path=where, expect=list, error=ModelFileError)
+            )
             weights = msg["weights"]
-        except Exception as err:
-            raise ModelFileError(f"recogniser bytes: cannot be read ({err}).") from None
-        return cls._from_parts(config, charset, weights, f"recogniser bytes ({_WEIGHTS})")
+        except ModelFileError:
+            raise
+        except Exception as err:  # msgpack's errors, a missing key, a bad charset
+            raise ModelFileError(f"cannot be read ({err}).", path=where) from None
+        where = f"{where} ({_WEIGHTS})"
+        check_digest(where, weights, cls._recorded_sha256(config, where), error=ModelFileError)
+        return cls._from_parts(config, charset, weights, where)
 
     def to_disk(self, path: str | os.PathLike) -> None:
         """Write ``config.json``, ``charset.json`` and ``weights.safetensors`` into folder ``path``."""
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        config, weights = self._parts()
-        (folder / _WEIGHTS).write_bytes(weights)
+        digest = write_checked(folder / _WEIGHTS, self._weights())
         (folder / _CHARSET).write_text(self.charset.to_json(), encoding="utf-8")
+        config = dict(self._config(), sha256=digest)
         (folder / _CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
 
     @classmethod
     def from_disk(cls, path: str | os.PathLike) -> Recognizer:
-        """Read a folder written by :meth:`to_disk`; a changed weights file raises
+        """Read a folder written by :meth:`to_disk`; a missing, damaged or changed file raises
         :class:`ModelFileError` naming it."""
         folder = Path(path)
-        files = {name: folder / name for name in (_CONFIG, _CHARSET, _WEIGHTS)}
-        for file in files.values():
-            if not file.is_file():
-                raise ModelFileError(
-                    f"{file}: missing. A recogniser folder holds {_CONFIG}, {_CHARSET} and "
-                    f"{_WEIGHTS}, as written by Recognizer.to_disk()."
-                )
+        hint = (
+            f"a recogniser folder holds {_CONFIG}, {_CHARSET} and {_WEIGHTS}, as written by "
+            "Recognizer.to_disk()"
+        )
+        config_file, charset_file, weights_file = (
+            folder / n for n in (_CONFIG, _CHARSET, _WEIGHTS)
+        )
+        config = read_json_file(config_file, hint=hint, error=ModelFileError)
+        recorded = cls._recorded_sha256(config, config_file)
+        chars = read_json_file(charset_file, expect=list, hint=hint, error=ModelFileError)
         try:
-            config = json.loads(files[_CONFIG].read_text(encoding="utf-8"))
-        except (ValueError, RecursionError) as err:  # bad UTF-8 or JSON, a huge number, nesting
-            raise ModelFileError(f"{files[_CONFIG]}: not valid JSON ({err}).") from None
-        try:
-            charset = Charset.from_json(files[_CHARSET].read_bytes())
+            charset = Charset(chars)
         except ValueError as err:
-            raise ModelFileError(f"{files[_CHARSET]}: {err}") from None
-        return cls._from_parts(config, charset, files[_WEIGHTS].read_bytes(), str(files[_WEIGHTS]))
+            raise ModelFileError(str(err), path=charset_file) from None
+        weights = read_checked(weights_file, recorded, hint=hint, error=ModelFileError)
+        return cls._from_parts(config, charset, weights, weights_file)
 
     def __reduce__(self):
         return (_recognizer_from_bytes, (self.to_bytes(),))

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import KexueError
-from ..integrity import check_digest, read_file_bytes, read_json_file, sha256_bytes
+from ..errors import DataFileError
+from ..integrity import read_checked, read_json_file, recorded_digest, write_checked
 from .charset import char_kind
 from .imageio import DEFAULT_MAX_PIXELS, load_image
 from .layout import Box, Line, ProjectionLayout, to_grey
@@ -67,6 +67,12 @@ __all__ = [
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default"
 # reader.json records the SHA-256 of lm.npz under this key; from_disk verifies it.
 LM_CHECKSUM_KEY = "lm_sha256"
+_SETTINGS_FILE = "reader.json"
+_LM_FILE = "lm.npz"
+_FOLDER_HINT = (
+    "an OCR reader folder holds reader.json, recognizer/ and lm.npz, as written by "
+    "OCRReader.to_disk()"
+)
 
 #: Top and bottom of an ideograph's ink in its em box (em units from the em box's top): the
 #: medians over the allowed fonts are 0.02-0.05 and 0.96-1.00.
@@ -100,8 +106,10 @@ _GAP_CAP = 1.0
 _OTHER_WIDTH = 0.1
 
 
-class ReaderError(KexueError, ValueError):
-    """An OCR reader cannot be built or loaded (missing or bad model files, bad settings)."""
+class ReaderError(DataFileError):
+    """An OCR reader cannot be built or loaded (missing or bad model files, bad settings).
+
+    ``path`` names the file when there is one (None for settings passed in code)."""
 
 
 @dataclass
@@ -224,18 +232,17 @@ def _load_lm(source: Any, sha256: str | None = None) -> BigramLM | None:
     if sha256 is None:
         return BigramLM.from_disk(source)
     path = Path(source)
-    data = read_file_bytes(path, "the language model")
-    check_digest(path, data, sha256)
-    return BigramLM.from_bytes(data, path=path)
+    return BigramLM.from_bytes(read_checked(path, sha256, "the language model"), path=path)
 
 
-def _recorded_lm_sha256(folder: Path) -> str | None:
-    """The SHA-256 of ``lm.npz`` recorded in the reader folder's reader.json, if any."""
-    settings = read_json_file(folder / "reader.json")
-    recorded = settings.get(LM_CHECKSUM_KEY)
-    if recorded is not None and not isinstance(recorded, str):
-        raise ReaderError(f"{folder / 'reader.json'}: {LM_CHECKSUM_KEY} must be a string.")
-    return recorded
+def _read_settings(folder: Path) -> tuple[dict, str | None]:
+    """The settings in a reader folder's reader.json, and the SHA-256 of lm.npz it records
+    (None if it records none)."""
+    settings_file = folder / _SETTINGS_FILE
+    settings = read_json_file(settings_file, hint=_FOLDER_HINT, error=ReaderError)
+    recorded = recorded_digest(settings, LM_CHECKSUM_KEY, path=settings_file, error=ReaderError)
+    settings.pop(LM_CHECKSUM_KEY, None)
+    return settings, recorded
 
 
 class OCRReader:
@@ -278,7 +285,7 @@ class OCRReader:
             DEFAULT_MODEL_DIR / "recognizer" if recognizer is None else recognizer
         )
         self._lm_source = DEFAULT_MODEL_DIR / "lm.npz" if lm == "default" else lm
-        self._lm_sha256 = _recorded_lm_sha256(DEFAULT_MODEL_DIR) if lm == "default" else None
+        self._lm_sha256 = _read_settings(DEFAULT_MODEL_DIR)[1] if lm == "default" else None
         self._recognizer: Recognizer | None = None
         self._lm: BigramLM | None = None
         self._lm_loaded = False
@@ -457,36 +464,24 @@ class OCRReader:
         lm = self._stored_lm()
         settings = self.settings()
         if lm is not None:
-            data = lm.to_bytes()
-            (folder / "lm.npz").write_bytes(data)
-            settings[LM_CHECKSUM_KEY] = sha256_bytes(data)
-        (folder / "reader.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+            settings[LM_CHECKSUM_KEY] = write_checked(folder / _LM_FILE, lm.to_bytes())
+        (folder / _SETTINGS_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
 
     @classmethod
     def from_disk(cls, path: str | os.PathLike, **overrides: Any) -> OCRReader:
         """Read a folder written by :meth:`to_disk`; keyword arguments override its settings."""
         folder = Path(path)
-        settings_file = folder / "reader.json"
-        if not settings_file.is_file():
-            raise ReaderError(
-                f"{settings_file}: missing. An OCR reader folder holds reader.json, recognizer/ "
-                "and lm.npz, as written by OCRReader.to_disk()."
-            )
-        try:
-            settings = json.loads(settings_file.read_text(encoding="utf-8"))
-        except (ValueError, RecursionError) as err:  # bad UTF-8 or JSON, a huge number, nesting
-            raise ReaderError(f"{settings_file}: not valid JSON ({err}).") from None
-        if not isinstance(settings, dict):
-            raise ReaderError(f"{settings_file}: expected a JSON object, got {settings!r}.")
-        recorded = settings.pop(LM_CHECKSUM_KEY, None)
+        settings_file = folder / _SETTINGS_FILE
+        settings, recorded = _read_settings(folder)
         if set(settings) - set(cls(lm=None).settings()):
-            raise ReaderError(f"{settings_file}: unexpected settings {settings!r}.")
+            raise ReaderError(f"holds unexpected settings {settings!r}.", path=settings_file)
         settings.update(overrides)
-        lm_file = folder / "lm.npz"
+        lm_file = folder / _LM_FILE
         if recorded is not None and not lm_file.is_file():
             raise ReaderError(
-                f"{lm_file}: missing, but {settings_file.name} records its checksum; restore "
-                "the file, or remove lm_sha256 to read without a language model."
+                f"is missing, but {settings_file.name} records its checksum; restore the file, "
+                f"or remove {LM_CHECKSUM_KEY} to read without a language model.",
+                path=lm_file,
             )
         # the LM is read now (even with use_lm=False, so it can be turned on later), and a
         # damaged file fails here rather than in the first read
@@ -496,7 +491,7 @@ class OCRReader:
             return cls(recognizer, lm, **settings)
         except (TypeError, ValueError) as err:  # ReaderError included: say which file
             raise ReaderError(
-                f"{settings_file}: settings this reader cannot use ({err})."
+                f"holds settings this reader cannot use ({err}).", path=settings_file
             ) from None
 
     def __reduce__(self):
@@ -609,7 +604,7 @@ def load_reader_config(path: str | os.PathLike, overrides: dict | None = None) -
 
     config = load_config(path, overrides=overrides or {}, interpolate=True)
     if "reader" not in config:
-        raise ReaderError(f"{path}: no [reader] block (see configs/ocr.cfg).")
+        raise ReaderError("has no [reader] block (see configs/ocr.cfg).", path=path)
     return registry.resolve({"reader": config["reader"]})["reader"]
 
 

@@ -10,7 +10,8 @@ surrogates (those raise :class:`spacy_kexue.text.LoneSurrogateError`).
 Weights are trained by ``kexue segmenter train`` and loaded through
 ``[initialize.tokenizer] model = "DIR"``; afterwards they travel with the pipeline
 (``to_disk``/``to_bytes``, pickling for ``nlp.pipe(n_process=...)``), as tensors in
-safetensors format and JSON, with a SHA-256 checksum verified on load.
+safetensors format and JSON, with a SHA-256 checksum verified on load
+(:mod:`spacy_kexue.integrity`). ``exclude`` takes the names of :data:`SERIALIZATION_PARTS`.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +28,14 @@ from spacy.util import DummyTokenizer, ensure_path, minibatch, registry
 from spacy.vocab import Vocab
 
 from ..errors import DataFileError, KexueError
-from ..integrity import check_digest, read_file_bytes, read_json_file, sha256_bytes
+from ..integrity import (
+    check_digest,
+    read_file_bytes,
+    read_json_file,
+    recorded_digest,
+    sha256_bytes,
+    write_checked,
+)
 from ..readers import decode_line
 from ..text import check_text
 from ..torch_util import check_state_dict, install_fork_hook
@@ -41,7 +49,15 @@ CFG_FILE = "cfg.json"
 CHARS_FILE = "chars.json"
 USER_WORDS_FILE = "user_words.json"
 LEXICON_FILE = "lexicon.json"
+SETTINGS_FILE = "settings.json"
 FORMAT_VERSION = 1
+
+#: The parts ``to_disk``/``to_bytes`` save, by the names their ``exclude`` takes: the settings
+#: (settings.json), the user words (user_words.json), the tagger (cfg.json, chars.json and
+#: model.safetensors: one part, as cfg.json records the weights' SHA-256) and the word-frequency
+#: lexicon (lexicon.json). The tokenizer saves no vocab (``nlp`` does): ``"vocab"``, which
+#: ``nlp.to_disk`` passes, excludes nothing.
+SERIALIZATION_PARTS = ("settings", "user_words", "model", "lexicon")
 
 
 class SegmenterNotInitializedError(KexueError, RuntimeError):
@@ -317,42 +333,46 @@ class KexueSegmenter(DummyTokenizer):
 
     # --------------------------------------------------------------- weights
     def load_model(self, path: str | Path) -> None:
-        """Load a trained tagger directory (cfg.json, chars.json, model.safetensors)."""
+        """Load a trained tagger directory (cfg.json, chars.json, model.safetensors; the
+        lexicon.json and user_words.json in it too)."""
         path = ensure_path(path)
         if not path.is_dir():
             raise DataFileError(
                 "is not a segmenter model directory; train one with `kexue segmenter train`.",
                 path=path,
             )
-        cfg = read_json_file(path / CFG_FILE, expect=None)
-        chars = read_json_file(path / CHARS_FILE, expect=None)
-        weights_path = path / WEIGHTS_FILE
-        weights = read_file_bytes(weights_path, "the weights")
-        self._set_model(cfg, chars, weights, source=weights_path)
-        lexicon = path / LEXICON_FILE
-        self.lexicon = (
-            _lexicon_from_json(read_json_file(lexicon, expect=None), lexicon)
-            if lexicon.exists()
-            else None
-        )
-        user_words = path / USER_WORDS_FILE
-        if user_words.exists():
-            self._set_user_words(read_json_file(user_words, expect=None), user_words)
+        self._read_model(path)
+        self._read_lexicon(path, reset=True)
+        self._read_user_words(path)
 
     def save_model(self, path: str | Path) -> None:
         """Write what :meth:`load_model` reads: cfg.json (with the weights' SHA-256),
         chars.json and model.safetensors for the tagger, lexicon.json for the lexicon."""
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
-        if self.tagger is not None:
-            weights = self._weights_bytes()
-            (path / WEIGHTS_FILE).write_bytes(weights)
-            srsly.write_json(path / CFG_FILE, dict(self.model_cfg, sha256=sha256_bytes(weights)))
-            srsly.write_json(path / CHARS_FILE, self.chars.chars)
-        if self.lexicon is not None:
-            srsly.write_json(path / LEXICON_FILE, _lexicon_to_json(self.lexicon))
+        self._write_model(path)
+        self._write_lexicon(path)
 
-    def _set_model(self, cfg: dict, chars: list, weights: bytes, *, source: Any) -> None:
+    def _write_model(self, path: Path) -> None:
+        if self.tagger is not None:
+            digest = write_checked(path / WEIGHTS_FILE, self._weights_bytes())
+            srsly.write_json(path / CFG_FILE, dict(self.model_cfg, sha256=digest))
+            srsly.write_json(path / CHARS_FILE, self.chars.chars)
+
+    def _read_model(self, path: Path) -> None:
+        cfg_file, weights_file = path / CFG_FILE, path / WEIGHTS_FILE
+        cfg = read_json_file(cfg_file, expect=None)
+        chars = read_json_file(path / CHARS_FILE, expect=None)
+        weights = read_file_bytes(weights_file, "the weights")
+        self._set_model(cfg, chars, weights, source=weights_file, record=cfg_file)
+
+    def _set_model(
+        self, cfg: dict, chars: list, weights: bytes, *, source: Any, record: Any = None
+    ) -> None:
+        """Take the tagger described by ``cfg`` (read from ``record``, default ``source``) with
+        ``chars`` and the ``weights`` read from ``source``, verified against the SHA-256 that
+        ``cfg`` records (every version that wrote weights recorded it; without one they are
+        taken unchecked)."""
         from safetensors.torch import load as load_tensors
 
         from .nets import build_torch_tagger
@@ -362,10 +382,8 @@ class KexueSegmenter(DummyTokenizer):
                 f"the model's {CFG_FILE} must hold a JSON object, found {type(cfg).__name__}.",
                 path=source,
             )
-        recorded = cfg.get("sha256")  # recorded by every version that wrote weights
-        digest = (
-            sha256_bytes(weights) if recorded is None else check_digest(source, weights, recorded)
-        )
+        recorded = recorded_digest(cfg, "sha256", path=source if record is None else record)
+        digest = check_digest(source, weights, recorded)
         if not isinstance(chars, list) or not all(
             isinstance(c, str) and len(c) == 1 for c in chars
         ):
@@ -395,7 +413,24 @@ class KexueSegmenter(DummyTokenizer):
         state = {k: v.detach().contiguous() for k, v in self.tagger.state_dict().items()}
         return save_tensors(state)
 
+    def _write_lexicon(self, path: Path) -> None:
+        if self.lexicon is not None:
+            srsly.write_json(path / LEXICON_FILE, _lexicon_to_json(self.lexicon))
+
+    def _read_lexicon(self, path: Path, *, reset: bool) -> None:
+        """The lexicon in ``path``'s lexicon.json; without the file, none (``reset``) or the
+        current one stays."""
+        lexicon = path / LEXICON_FILE
+        if lexicon.exists():
+            self.lexicon = _lexicon_from_json(read_json_file(lexicon, expect=None), lexicon)
+        elif reset:
+            self.lexicon = None
+
     # --------------------------------------------------------- serialization
+    # A saved tokenizer is made of the parts in SERIALIZATION_PARTS, and ``exclude`` takes their
+    # names as spaCy's serializer dicts do (spacy.util.to_disk, Tokenizer.to_bytes): an excluded
+    # part is neither written nor read, and keeps its current value on load.
+
     def _settings(self) -> dict[str, Any]:
         return {
             "number_units": "".join(sorted(self.number_units)),
@@ -429,6 +464,11 @@ class KexueSegmenter(DummyTokenizer):
         self.max_chunk, self.batch_chars = max_chunk, batch_chars
         self.dictionary_weight = float(weight)
 
+    def _read_settings(self, path: Path) -> None:
+        settings = path / SETTINGS_FILE
+        if settings.exists():
+            self._apply_settings(read_json_file(settings, expect=None), settings)
+
     def _set_user_words(self, words: Any, source: Any) -> None:
         if not isinstance(words, list):
             raise DataFileError(
@@ -440,53 +480,87 @@ class KexueSegmenter(DummyTokenizer):
         except ValueError as err:
             raise DataFileError(str(err), path=source) from None
 
-    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
-        data: dict[str, Any] = {
-            "settings": self._settings(),
-            "user_words": self.user_words.to_list(),
+    def _read_user_words(self, path: Path) -> None:
+        user_words = path / USER_WORDS_FILE
+        if user_words.exists():
+            self._set_user_words(read_json_file(user_words, expect=None), user_words)
+
+    def _model_msg(self) -> dict[str, Any]:
+        if self.tagger is None:
+            return {}
+        weights = self._weights_bytes()
+        return {
+            "model_cfg": dict(self.model_cfg, sha256=sha256_bytes(weights)),
+            "chars": self.chars.chars,
+            "weights": weights,
         }
-        if self.tagger is not None:
-            weights = self._weights_bytes()
-            data["model_cfg"] = dict(self.model_cfg, sha256=sha256_bytes(weights))
-            data["chars"] = self.chars.chars
-            data["weights"] = weights
-        if self.lexicon is not None:
-            data["lexicon"] = _lexicon_to_json(self.lexicon)
-        return srsly.msgpack_dumps(data)
+
+    def _model_from_msg(self, msg: dict[str, Any]) -> None:
+        if "weights" in msg:
+            self._set_model(msg["model_cfg"], msg["chars"], msg["weights"], source="<bytes>")
+
+    def _lexicon_from_msg(self, msg: dict[str, Any]) -> None:
+        lexicon = msg.get("lexicon")
+        self.lexicon = _lexicon_from_json(lexicon, "<bytes>") if lexicon is not None else None
+
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        """The tokenizer as msgpack bytes; ``exclude``: names of SERIALIZATION_PARTS to leave out."""
+        msg: dict[str, Any] = {}
+        serializers = {
+            "settings": lambda: {"settings": self._settings()},
+            "user_words": lambda: {"user_words": self.user_words.to_list()},
+            "model": self._model_msg,
+            "lexicon": lambda: (
+                {} if self.lexicon is None else {"lexicon": _lexicon_to_json(self.lexicon)}
+            ),
+        }
+        for fragment in _each_part(serializers, exclude):
+            msg.update(fragment)
+        return srsly.msgpack_dumps(msg)
 
     def from_bytes(
         self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()
     ) -> "KexueSegmenter":
-        data = srsly.msgpack_loads(bytes_data)
-        self._apply_settings(data.get("settings", {}))
-        self._set_user_words(data.get("user_words", []), "<bytes>")
-        if "weights" in data:
-            self._set_model(data["model_cfg"], data["chars"], data["weights"], source="<bytes>")
-        lexicon = data.get("lexicon")
-        self.lexicon = _lexicon_from_json(lexicon, "<bytes>") if lexicon is not None else None
+        """Load what :meth:`to_bytes` wrote; the parts named in ``exclude`` stay as they are."""
+        msg = srsly.msgpack_loads(bytes_data)
+        deserializers = {
+            "settings": lambda: self._apply_settings(msg.get("settings", {})),
+            "user_words": lambda: self._set_user_words(msg.get("user_words", []), "<bytes>"),
+            "model": lambda: self._model_from_msg(msg),
+            "lexicon": lambda: self._lexicon_from_msg(msg),
+        }
+        _each_part(deserializers, exclude)
         return self
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = tuple()) -> None:
+        """Write the tokenizer's files into folder ``path``: settings.json, user_words.json,
+        the tagger's cfg.json, chars.json and model.safetensors, lexicon.json (when there is
+        a tagger, a lexicon); ``exclude``: names of SERIALIZATION_PARTS not to write."""
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(path / "settings.json", self._settings())
-        srsly.write_json(path / USER_WORDS_FILE, self.user_words.to_list())
-        self.save_model(path)
+        serializers = {
+            "settings": lambda: srsly.write_json(path / SETTINGS_FILE, self._settings()),
+            "user_words": lambda: srsly.write_json(
+                path / USER_WORDS_FILE, self.user_words.to_list()
+            ),
+            "model": lambda: self._write_model(path),
+            "lexicon": lambda: self._write_lexicon(path),
+        }
+        _each_part(serializers, exclude)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = tuple()) -> "KexueSegmenter":
+        """Load a folder written by :meth:`to_disk` (or a trained tagger's, as
+        :meth:`load_model`); the parts named in ``exclude`` stay as they are."""
         path = ensure_path(path)
-        settings = path / "settings.json"
-        if settings.exists():
-            self._apply_settings(read_json_file(settings, expect=None), settings)
-        if (path / WEIGHTS_FILE).exists():
-            self.load_model(path)
-            return self
-        user_words = path / USER_WORDS_FILE
-        if user_words.exists():
-            self._set_user_words(read_json_file(user_words, expect=None), user_words)
-        lexicon = path / LEXICON_FILE
-        if lexicon.exists():  # a tagger-free, dictionary-only segmenter
-            self.lexicon = _lexicon_from_json(read_json_file(lexicon, expect=None), lexicon)
+        # a folder with a tagger is a whole save: without lexicon.json it has no lexicon
+        saved_tagger = (path / WEIGHTS_FILE).exists()
+        deserializers = {
+            "settings": lambda: self._read_settings(path),
+            "model": lambda: self._read_model(path) if saved_tagger else None,
+            "lexicon": lambda: self._read_lexicon(path, reset=saved_tagger),
+            "user_words": lambda: self._read_user_words(path),
+        }
+        _each_part(deserializers, exclude)
         return self
 
     def __reduce__(self):
@@ -495,6 +569,13 @@ class KexueSegmenter(DummyTokenizer):
 
 def _rebuild_segmenter(vocab: Vocab, data: bytes) -> "KexueSegmenter":
     return KexueSegmenter(vocab).from_bytes(data)
+
+
+def _each_part(actions: dict[str, Callable[[], Any]], exclude: Iterable[str]) -> list[Any]:
+    """Run the action of each part not named in ``exclude``, in order, and return what they
+    returned: the rule of spacy.util.to_disk / from_disk / to_bytes."""
+    exclude = set(exclude)
+    return [action() for part, action in actions.items() if part not in exclude]
 
 
 def _lexicon_to_json(lexicon: UnigramSegmenter) -> dict[str, list]:

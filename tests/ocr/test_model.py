@@ -192,6 +192,41 @@ def test_tampered_weights_name_the_file(tmp_path, charset):
         Recognizer.from_disk(tmp_path)
 
 
+def test_model_file_errors_are_data_file_errors_naming_the_file(tmp_path, charset):
+    import json
+
+    import srsly
+
+    from spacy_kexue.errors import DataFileError
+
+    assert issubclass(ModelFileError, DataFileError)
+    rec = Recognizer.build(charset, **SMALL)
+    rec.to_disk(tmp_path)
+    weights, config = tmp_path / "weights.safetensors", tmp_path / "config.json"
+    weights.write_bytes(weights.read_bytes()[:-1])
+    with pytest.raises(ModelFileError) as err:
+        Recognizer.from_disk(tmp_path)
+    assert err.value.path == weights and str(err.value).startswith(f"{weights}: ")
+    # a config that records no checksum is refused too: the recogniser always required one
+    config.write_text(
+        json.dumps({k: v for k, v in json.loads(config.read_text()).items() if k != "sha256"})
+    )
+    with pytest.raises(ModelFileError, match="SHA-256") as err:
+        Recognizer.from_disk(tmp_path)
+    assert err.value.path == config
+    config.write_text("{not json")
+    with pytest.raises(ModelFileError, match="not valid JSON") as err:
+        Recognizer.from_disk(tmp_path)
+    assert err.value.path == config
+    # the bytes form is checked by the same function, with the same message
+    msg = srsly.msgpack_loads(rec.to_bytes())
+    msg["weights"] = msg["weights"][:-1] + bytes([msg["weights"][-1] ^ 0xFF])
+    with pytest.raises(ModelFileError, match="recogniser bytes.*SHA-256 checksum mismatch"):
+        Recognizer.from_bytes(srsly.msgpack_dumps(msg))
+    with pytest.raises(ModelFileError, match="recogniser bytes: cannot be read"):
+        Recognizer.from_bytes(b"\xc1 not msgpack")
+
+
 def test_model_modules_not_imported_with_package():
     watched = ("torch", "spacy_kexue.ocr.model", "spacy_kexue.ocr.train")
     assert loaded_after("spacy_kexue, spacy_kexue.ocr", watched) == []

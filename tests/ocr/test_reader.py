@@ -173,6 +173,29 @@ def test_to_disk_pickle_and_config_round_trips(reader, font, tmp_path):
         OCRReader.from_disk(tmp_path / "nowhere")
 
 
+def test_reader_errors_are_data_file_errors_naming_the_file(reader, tmp_path):
+    from spacy_kexue.errors import DataFileError
+    from spacy_kexue.integrity import sha256_bytes
+
+    assert issubclass(ReaderError, DataFileError)
+    folder = tmp_path / "reader"
+    reader.to_disk(folder)
+    settings_file, lm_file = folder / "reader.json", folder / "lm.npz"
+    assert not lm_file.exists() and "lm_sha256" not in json.loads(settings_file.read_text())
+    settings_file.write_text(json.dumps({"top_k": 0}))
+    with pytest.raises(ReaderError, match="top_k") as err:
+        OCRReader.from_disk(folder)
+    assert err.value.path == settings_file
+    settings_file.write_text(json.dumps({"lm_sha256": sha256_bytes(b"")}))
+    with pytest.raises(ReaderError, match="records its checksum") as err:
+        OCRReader.from_disk(folder)
+    assert err.value.path == lm_file
+    settings_file.unlink()
+    with pytest.raises(ReaderError, match="missing") as err:
+        OCRReader.from_disk(folder)
+    assert err.value.path == settings_file
+
+
 def test_config_file_builds_the_reader(reader, font, tmp_path):
     from spacy_kexue.ocr.reader import load_reader_config
 

@@ -474,3 +474,37 @@ def test_safetensors_weights_refuse_crafted_content(
     with pytest.raises(ValueError) as excinfo:
         _load(kind, folder, scratch_nlp)
     assert_refused(excinfo, weights)
+
+
+# --- one check for every part ----------------------------------------------------------------
+
+WEIGHT_FILES = {
+    "tokenizer": "model.safetensors",
+    "textcat": "model",
+    "vae": "model",
+    "recognizer": "weights.safetensors",
+    "reader": "lm.npz",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WEIGHT_FILES))
+def test_every_part_refuses_a_changed_weight_file_with_the_one_message(
+    shipped_dir, ocr_default, scratch_nlp, tmp_path, kind
+):
+    """Each part checks its weights with spacy_kexue.integrity: one flipped bit gives the same
+    DataFileError (or subclass), naming the file, with the recorded and the actual digest."""
+    from spacy_kexue.errors import DataFileError
+
+    folder = _folder(kind, shipped_dir, ocr_default, tmp_path)
+    path = folder / WEIGHT_FILES[kind]
+    data = bytearray(path.read_bytes())
+    recorded = sha256(bytes(data))
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataFileError) as excinfo:
+        _load(kind, folder, scratch_nlp)
+    assert excinfo.value.path == path
+    assert str(excinfo.value).startswith(
+        f"{path}: SHA-256 checksum mismatch (recorded {recorded}, the file hashes to "
+        f"{sha256(bytes(data))})"
+    )

@@ -28,10 +28,12 @@ from spacy_kexue.errors import DataFileError
 from spacy_kexue.text import LoneSurrogateError
 from spacy_kexue.tokenizer.pretok import split_runs
 from spacy_kexue.tokenizer.segmenter import (
+    SERIALIZATION_PARTS,
     KexueSegmenter,
     SegmenterNotInitializedError,
     create_dict_segmenter,
 )
+from spacy_kexue.tokenizer.unigram import UnigramSegmenter
 from tests.multiprocess import pipe_in_subprocess
 from tests.tokenizer.conftest import AMBIGUOUS_WORDS, UNIQUE_WORDS, blank_zh
 
@@ -413,6 +415,118 @@ def test_nlp_to_disk_and_spacy_load(session_nlp, tiny_pipeline_dir):
     assert [token_view(d) for d in loaded.pipe(SAMPLE_TEXTS)] == [
         token_view(session_nlp(t)) for t in SAMPLE_TEXTS
     ]
+
+
+# --- exclude: the named parts of a saved tokenizer -----------------------------------------
+
+# what each part of SERIALIZATION_PARTS writes: files on disk, keys of the msgpack bytes
+PART_FILES = {
+    "settings": {"settings.json"},
+    "user_words": {"user_words.json"},
+    "model": {"cfg.json", "chars.json", "model.safetensors"},
+    "lexicon": {"lexicon.json"},
+}
+PART_KEYS = {
+    "settings": {"settings"},
+    "user_words": {"user_words"},
+    "model": {"model_cfg", "chars", "weights"},
+    "lexicon": {"lexicon"},
+}
+
+
+def test_the_parts_are_the_ones_named():
+    assert set(SERIALIZATION_PARTS) == set(PART_FILES) == set(PART_KEYS)
+
+
+def part_views(tok: KexueSegmenter) -> dict:
+    """A comparable value of each part."""
+    return {
+        "settings": tok._settings(),
+        "user_words": list(tok.user_words),
+        "model": (tok.model_cfg.get("sha256"), tok.chars.chars),
+        "lexicon": None
+        if tok.lexicon is None
+        else (tok.lexicon.words, tok.lexicon.counts.tolist()),
+    }
+
+
+@pytest.fixture
+def source(nlp) -> KexueSegmenter:
+    """A tokenizer with every part set: settings, user words, a tagger and a lexicon."""
+    tok = nlp.tokenizer
+    assert tok.tagger is not None and tok.lexicon is not None
+    tok.add_words(["和尚未"])
+    tok.max_chunk = 64
+    return tok
+
+
+def other_tokenizer() -> KexueSegmenter:
+    """A tokenizer whose every part differs from ``source``'s."""
+    tok = blank_zh().tokenizer
+    tok.max_chunk, tok.batch_chars, tok.number_units = 16, 1024, frozenset("年")
+    tok.add_words(["婚的"])
+    tok.lexicon = UnigramSegmenter(["中国", "人民"], [3, 1])
+    return tok
+
+
+@pytest.mark.parametrize("part", SERIALIZATION_PARTS)
+def test_an_excluded_part_is_not_written(source, tmp_path, part):
+    source.to_disk(tmp_path / "tok", exclude=[part])
+    written = {p.name for p in (tmp_path / "tok").iterdir()}
+    assert written == set().union(*PART_FILES.values()) - PART_FILES[part]
+    msg = srsly.msgpack_loads(source.to_bytes(exclude=[part]))
+    assert set(msg) == set().union(*PART_KEYS.values()) - PART_KEYS[part]
+
+
+@pytest.mark.parametrize("how", ["disk", "bytes"])
+@pytest.mark.parametrize("part", SERIALIZATION_PARTS)
+def test_an_excluded_part_keeps_its_current_value_on_load(source, tmp_path, part, how):
+    target = other_tokenizer()
+    before, tagger, lexicon = part_views(target), target.tagger, target.lexicon
+    if how == "disk":
+        source.to_disk(tmp_path / "tok")
+        target.from_disk(tmp_path / "tok", exclude=[part])
+    else:
+        target.from_bytes(source.to_bytes(), exclude=[part])
+    after, saved = part_views(target), part_views(source)
+    for name in SERIALIZATION_PARTS:
+        assert after[name] == (before[name] if name == part else saved[name]), name
+    assert (target.tagger is tagger) == (part == "model")
+    assert (target.lexicon is lexicon) == (part == "lexicon")
+
+
+def test_excluding_every_part_writes_and_reads_nothing(source, tmp_path):
+    source.to_disk(tmp_path / "tok", exclude=SERIALIZATION_PARTS)
+    assert list((tmp_path / "tok").iterdir()) == []
+    assert srsly.msgpack_loads(source.to_bytes(exclude=SERIALIZATION_PARTS)) == {}
+    target = other_tokenizer()
+    before = part_views(target)
+    source.to_disk(tmp_path / "full")
+    target.from_disk(tmp_path / "full", exclude=SERIALIZATION_PARTS)
+    target.from_bytes(source.to_bytes(), exclude=list(SERIALIZATION_PARTS))
+    assert part_views(target) == before and target.tagger is None
+
+
+def test_vocab_which_nlp_passes_excludes_nothing(source, tmp_path):
+    """nlp.to_disk / spacy.load call the tokenizer with exclude=["vocab"]: it saves no vocab."""
+    assert source.to_bytes(exclude=["vocab"]) == source.to_bytes()
+    source.to_disk(tmp_path / "tok", exclude=["vocab"])
+    assert {p.name for p in (tmp_path / "tok").iterdir()} == set().union(*PART_FILES.values())
+    restored = other_tokenizer().from_disk(tmp_path / "tok", exclude=["vocab"])
+    assert part_views(restored) == part_views(source)
+    assert_same_segmentation(source, restored)
+
+
+def test_an_excluded_part_is_not_read(source, tmp_path):
+    """An excluded part's file is not even opened: a damaged one does not stop the load."""
+    source.to_disk(tmp_path / "tok")
+    for name in PART_FILES["model"] | PART_FILES["lexicon"]:
+        (tmp_path / "tok" / name).write_bytes(b"\x80 not JSON, not safetensors")
+    target = other_tokenizer()
+    target.from_disk(tmp_path / "tok", exclude=["model", "lexicon"])
+    assert list(target.user_words) == list(source.user_words)
+    with pytest.raises(DataFileError):
+        other_tokenizer().from_disk(tmp_path / "tok", exclude=["lexicon"])
 
 
 def test_pickle_round_trip(session_nlp):
