@@ -24,20 +24,27 @@ passed as ``eval_fonts`` (those are used to follow training, i.e. for tuning). O
 :func:`train_recognizer` uses Adam, cross-entropy with optional class weights
 (:func:`rank_class_weights` gives the method's frequency-rank weights), a short linear warm-up and
 a cosine decay of the learning rate. torch is imported lazily.
+
+:func:`train_to_disk` is what ``kexue ocr train`` runs: :func:`train_recognizer` on the fonts of
+:func:`training_fonts`, degraded by an :func:`augmenter_preset`, saved with its training log.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
+import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .augment import BatchAugmenter
-from .charset import Charset
-from .fonts import FontSpec, check_allowed, coverage
+from .charset import Charset, default_charset
+from .fonts import ALLOWED_FAMILIES, FontSpec, check_allowed, coverage, find_fonts
 from .render import GlyphError, glyph_crop, normalize_em
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,9 +54,12 @@ __all__ = [
     "BANK_FONT_PX",
     "GlyphBank",
     "GlyphDataset",
+    "augmenter_preset",
     "evaluate_glyphs",
     "rank_class_weights",
     "train_recognizer",
+    "train_to_disk",
+    "training_fonts",
 ]
 
 logger = logging.getLogger(__name__)
@@ -378,3 +388,90 @@ def evaluate_glyphs(
         glyphs = (x.squeeze(1) * 255).round().to(torch.uint8).numpy()
     predicted = recognizer.logits(glyphs).argmax(axis=1)
     return float(np.mean(predicted == class_ids[drawn][idx]))
+
+
+def augmenter_preset(name: str) -> BatchAugmenter | None:
+    """The batch augmenter of a preset: "default" (:class:`BatchAugmenter`'s defaults), "strong"
+    (:meth:`BatchAugmenter.strong`) or "none" (None: clean glyphs); another name raises
+    ValueError."""
+    presets = {"default": BatchAugmenter, "strong": BatchAugmenter.strong, "none": None}
+    if name not in presets:
+        raise ValueError(f"--augmenter must be one of {list(presets)}, got {name!r}.")
+    return presets[name]() if presets[name] is not None else None
+
+
+def training_fonts(families: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[FontSpec]:
+    """The installed faces of ``families`` (default: all of :data:`ALLOWED_FAMILIES`) minus those
+    of the families ``exclude`` (leave-one-font-out runs). A family that is not allowed, or no
+    face left, raises ValueError."""
+    families = list(families) or list(ALLOWED_FAMILIES)
+    unknown = [f for f in [*families, *exclude] if f not in ALLOWED_FAMILIES]
+    if unknown:
+        raise ValueError(f"Unknown font families {unknown}; allowed: {list(ALLOWED_FAMILIES)}.")
+    fonts = [f for f in find_fonts(families) if f.family not in set(exclude)]
+    if not fonts:
+        raise ValueError(f"None of {families} is installed (minus {list(exclude)}).")
+    return fonts
+
+
+def train_to_disk(
+    output: str | os.PathLike,
+    fonts: Sequence[FontSpec],
+    *,
+    steps: int = 8000,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+    width: int = 64,
+    hidden: int = 512,
+    augmenter: BatchAugmenter | None = None,
+    init: Recognizer | None = None,
+    init_from: str | os.PathLike | None = None,
+    excluded_families: Sequence[str] = (),
+    log_every: int = 250,
+) -> dict:
+    """Train a recogniser for :func:`~spacy_kexue.ocr.charset.default_charset` on ``fonts``
+    (:func:`train_recognizer` with these settings) and save it to ``output`` with
+    ``training.json`` (the settings, the fonts and the seconds taken: the returned dict) and
+    ``training.jsonl`` (the loss logged every ``log_every`` steps).
+
+    init: continue from this recogniser; init_from: the folder it was read from and
+        excluded_families: the families left out, both only recorded in ``training.json``.
+    """
+    log: list[dict] = []
+    start = time.time()
+
+    def record(info: dict) -> None:
+        log.append({**info, "seconds": round(time.time() - start, 1)})
+
+    recognizer = train_recognizer(
+        default_charset(),
+        fonts,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        augmenter=augmenter,
+        log_every=log_every,
+        callback=record,
+        width=width,
+        hidden=hidden,
+        init=init,
+    )
+    recognizer.to_disk(output)
+    meta = {
+        "fonts": [f.to_dict() for f in fonts],
+        "excluded_families": list(excluded_families),
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": lr,
+        "seed": seed,
+        "augmenter": augmenter.to_dict() if augmenter is not None else None,
+        "init": str(init_from) if init_from is not None else None,
+        "seconds": round(time.time() - start, 1),
+    }
+    (Path(output) / "training.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    with open(Path(output) / "training.jsonl", "w", encoding="utf-8") as f:
+        for row in log:
+            f.write(json.dumps(row) + "\n")
+    return meta

@@ -1,0 +1,258 @@
+"""``kexue ocr``: read images, train the recogniser, build the bigram language model, evaluate
+(thin wrappers over :mod:`spacy_kexue.ocr`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import typer
+
+from ._util import fail, load_nlp
+
+ocr_app = typer.Typer(
+    help="Printed-Chinese OCR: read images, train the recogniser, build the bigram LM, evaluate.",
+    no_args_is_help=True,
+)
+
+
+@ocr_app.command("train")
+def train_cli(
+    output: Path = typer.Argument(..., help="Folder to write the recogniser to."),
+    family: list[str] = typer.Option(
+        [], "--family", help="Train on this allowed font family only (repeatable; default all)."
+    ),
+    exclude_family: list[str] = typer.Option(
+        [], "--exclude-family", help="Leave this family out (leave-one-font-out runs)."
+    ),
+    steps: int = typer.Option(8000, help="Adam updates."),
+    batch_size: int = typer.Option(128, help="Glyphs per update."),
+    lr: float = typer.Option(1e-3, help="Peak learning rate."),
+    seed: int = typer.Option(0, help="Seed of the data, the augmentation and the weights."),
+    width: int = typer.Option(64, help="Channels of the CNN's third stage."),
+    hidden: int = typer.Option(512, help="Units of the dense hidden layer."),
+    augmenter: str = typer.Option(
+        "default", help="Glyph degradations: default, strong (BatchAugmenter.strong) or none."
+    ),
+    init: Path | None = typer.Option(None, help="Continue from this recogniser folder."),
+    threads: int = typer.Option(0, help="torch threads (0: torch's default)."),
+    log_every: int = typer.Option(250, help="Log the loss every that many steps."),
+) -> None:
+    """Train the character recogniser on glyphs rendered from the allowed fonts (never the
+    fonts reserved for evaluation) and save it with its training log (training.jsonl)."""
+    import logging
+
+    import torch
+
+    from ..ocr.train import augmenter_preset, train_to_disk, training_fonts
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        augment = augmenter_preset(augmenter)
+    except ValueError as err:
+        fail(err)
+    start_from = None
+    if init is not None:
+        from ..ocr.model import Recognizer
+
+        start_from = Recognizer.from_disk(init)
+    if threads > 0:
+        torch.set_num_threads(threads)
+    try:
+        fonts = training_fonts(family, exclude_family)
+    except ValueError as err:
+        fail(err)
+    typer.echo(f"Training on {len(fonts)} faces: " + ", ".join(f.name for f in fonts))
+    meta = train_to_disk(
+        output,
+        fonts,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        width=width,
+        hidden=hidden,
+        augmenter=augment,
+        init=start_from,
+        init_from=init,
+        excluded_families=exclude_family,
+        log_every=log_every,
+    )
+    typer.echo(f"Saved the recogniser to {output} ({meta['seconds']:.0f} s).")
+
+
+def count_bigrams(inputs: Iterable[Path], *, text_key: str = "text", dictionaries=()):
+    """A :class:`~spacy_kexue.ocr.lm.BigramCounter` over the recogniser's characters, fed the
+    texts of ``inputs`` (.txt or .jsonl(.gz), ``text_key`` the field of .jsonl lines) and each
+    word of the word-frequency ``dictionaries`` once ('jieba': jieba's dict.txt), and the list of
+    its sources (for the model card)."""
+    from ..ocr.charset import default_charset
+    from ..ocr.lm import BigramCounter
+    from ..tokenizer.dictionary import load_dictionary
+    from ..tokenizer.train import default_dictionary_path
+
+    counter = BigramCounter(charset=default_charset().chars)
+    sources = []
+    for path in inputs:
+        counter.update_files(path, text_key=text_key)
+        sources.append({"file": str(path), "kind": "corpus"})
+    for name in dictionaries:
+        path = default_dictionary_path() if name == "jieba" else Path(name)
+        counter.update(load_dictionary(path).words)
+        label = "jieba dict.txt (PyPI package jieba, MIT)" if name == "jieba" else name
+        sources.append({"file": str(path), "name": label, "kind": "dictionary words, each once"})
+    return counter, sources
+
+
+def write_lm(counter, sources: list[dict], output: Path, *, min_count: int = 2, max_bigrams=None):
+    """Build the language model of ``counter``, keep the bigrams seen ``min_count`` times or more
+    (at most ``max_bigrams``), write it to ``output`` and its model card (``sources`` with their
+    sha256, the sizes, ``min_count``, alpha) to OUTPUT.json. Returns the model."""
+    import hashlib
+    import json
+
+    lm = counter.build().prune(min_count, max_bigrams=max_bigrams)
+    lm.to_disk(output)
+    card = {
+        "sources": [
+            {
+                "name": src.get("name", Path(src["file"]).name),
+                "kind": src["kind"],
+                "sha256": hashlib.sha256(Path(src["file"]).read_bytes()).hexdigest(),
+            }
+            for src in sources
+        ],
+        "vocab_size": lm.vocab_size,
+        "n_bigrams": lm.n_bigrams,
+        "min_count": min_count,
+        "alpha": lm.alpha,
+    }
+    Path(f"{output}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), "utf-8")
+    return lm
+
+
+@ocr_app.command("build-lm")
+def build_lm_cli(
+    output: Path = typer.Argument(..., help="The model file to write (.npz)."),
+    inputs: list[Path] = typer.Argument(..., help=".txt or .jsonl(.gz) files, one text a line."),
+    text_key: str = typer.Option("text", help="The text field of .jsonl lines."),
+    dictionary: list[str] = typer.Option(
+        [],
+        "--dict",
+        help="Also count each word of this word-frequency dictionary once ('jieba': the jieba "
+        "package's dict.txt).",
+    ),
+    min_count: int = typer.Option(2, help="Drop bigrams seen fewer times (smaller file)."),
+    max_bigrams: int = typer.Option(0, help="Keep at most this many bigrams (0: no limit)."),
+) -> None:
+    """Count the character bigrams of a corpus into the OCR reader's language model (the
+    recogniser's characters only), and write its model card next to it (OUTPUT.json)."""
+    from ..errors import DataFileError
+
+    try:
+        counter, sources = count_bigrams(inputs, text_key=text_key, dictionaries=dictionary)
+    except (DataFileError, OSError) as err:
+        fail(err)
+    lm = write_lm(counter, sources, output, min_count=min_count, max_bigrams=max_bigrams or None)
+    typer.echo(f"Saved {output}: {lm.n_bigrams} bigrams over {lm.vocab_size} characters.")
+
+
+def ocr_reader(
+    model: Path | None, no_lm: bool, lm_weight: float | None, config: Path | None = None
+):
+    """The OCR reader of the options: from ``config`` (a [reader] block), the folder ``model``,
+    or the shipped one; ``no_lm`` and ``lm_weight`` override its language-model settings."""
+    from ..ocr.reader import OCRReader, load_reader_config
+
+    overrides: dict = {"use_lm": False} if no_lm else {}
+    if lm_weight is not None:
+        overrides["lm_weight"] = lm_weight
+    if config is not None:
+        if model is not None:
+            fail(ValueError("Give either --model or --config, not both."))
+        return load_reader_config(config, {f"reader.{k}": v for k, v in overrides.items()})
+    if model is None:
+        return OCRReader(**overrides)
+    return OCRReader.from_disk(model, **overrides)
+
+
+@ocr_app.command("read")
+def read_cli(
+    images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, TIFF, BMP, ...)."),
+    model: Path | None = typer.Option(None, help="An OCR reader folder (default: the shipped)."),
+    no_lm: bool = typer.Option(False, "--no-lm", help="Skip the language-model correction."),
+    lm_weight: float | None = typer.Option(None, help="Weight of the language model."),
+    config: Path | None = typer.Option(
+        None, help="A config with a [reader] block (configs/ocr.cfg)."
+    ),
+    show: Path | None = typer.Option(
+        None,
+        help="Draw line (blue) and token (red) boxes over the image into this PNG file "
+        "(with several images: FILE-1.png, FILE-2.png, ...).",
+    ),
+    pipeline: str = typer.Option("zh_kexue_sm", help="Tokenizer for --show's token boxes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON lines."),
+) -> None:
+    """Print the text of each image. An unreadable image is reported and skipped (exit 1)."""
+    import json
+
+    from ..ocr.imageio import ImageError
+
+    reader = ocr_reader(model, no_lm, lm_weight, config)
+    nlp = load_nlp(pipeline) if show is not None and pipeline else None
+    failed = 0
+    for n, image in enumerate(images, start=1):
+        try:
+            result = reader.read(image)
+        except ImageError as err:
+            typer.echo(f"Error: {err}", err=True)
+            failed += 1
+            continue
+        if as_json:
+            typer.echo(json.dumps({"image": str(image), **result.to_dict()}, ensure_ascii=False))
+        else:
+            if len(images) > 1:
+                typer.echo(f"== {image}")
+            typer.echo(result.text)
+        if show is not None:
+            from ..ocr.show import draw_result
+
+            out = show if len(images) == 1 else show.with_name(f"{show.stem}-{n}{show.suffix}")
+            draw_result(image, result, out, nlp=nlp)
+            typer.echo(f"Boxes drawn into {out}", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+@ocr_app.command("evaluate")
+def evaluate_cli(
+    folder: Path = typer.Argument(..., help="A folder with images and labels.jsonl."),
+    model: Path | None = typer.Option(None, help="An OCR reader folder (default: the shipped)."),
+    no_lm: bool = typer.Option(False, "--no-lm", help="Skip the language-model correction."),
+    lm_weight: float | None = typer.Option(None, help="Weight of the language model."),
+    config: Path | None = typer.Option(
+        None, help="A config with a [reader] block (configs/ocr.cfg)."
+    ),
+    limit: int = typer.Option(0, help="Evaluate the first N images only."),
+    output: Path | None = typer.Option(None, help="Write the scores and every reading as JSON."),
+) -> None:
+    """Character error rate (whitespace ignored), line exact match and characters/second."""
+    import json
+
+    from ..errors import DataFileError
+    from ..ocr.evaluate import evaluate_engine, read_labels
+
+    try:
+        items = read_labels(folder, limit=limit)
+    except DataFileError as err:
+        fail(err)
+    reader = ocr_reader(model, no_lm, lm_weight, config)
+    if items:
+        reader.read(items[0].path)  # load the models outside the timing
+    scores = evaluate_engine(lambda p: reader.read(p).text, items, keep_outputs=output is not None)
+    typer.echo(
+        f"images {scores['n_images']}  chars {scores['n_chars']}  CER {scores['cer']:.4f}  "
+        f"exact {scores['exact']:.4f}  chars/s {scores['chars_per_s']:.1f}"
+    )
+    if output is not None:
+        output.write_text(json.dumps(scores, ensure_ascii=False, indent=1), encoding="utf-8")
