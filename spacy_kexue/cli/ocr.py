@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import typer
@@ -81,56 +80,6 @@ def train_cli(
     typer.echo(f"Saved the recogniser to {output} ({meta['seconds']:.0f} s).")
 
 
-def count_bigrams(inputs: Iterable[Path], *, text_key: str = "text", dictionaries=()):
-    """A :class:`~spacy_kexue.ocr.lm.BigramCounter` over the recogniser's characters, fed the
-    texts of ``inputs`` (.txt or .jsonl(.gz), ``text_key`` the field of .jsonl lines) and each
-    word of the word-frequency ``dictionaries`` once ('jieba': jieba's dict.txt), and the list of
-    its sources (for the model card)."""
-    from ..ocr.charset import default_charset
-    from ..ocr.lm import BigramCounter
-    from ..tokenizer.dictionary import load_dictionary
-    from ..tokenizer.train import default_dictionary_path
-
-    counter = BigramCounter(charset=default_charset().chars)
-    sources = []
-    for path in inputs:
-        counter.update_files(path, text_key=text_key)
-        sources.append({"file": str(path), "kind": "corpus"})
-    for name in dictionaries:
-        path = default_dictionary_path() if name == "jieba" else Path(name)
-        counter.update(load_dictionary(path).words)
-        label = "jieba dict.txt (PyPI package jieba, MIT)" if name == "jieba" else name
-        sources.append({"file": str(path), "name": label, "kind": "dictionary words, each once"})
-    return counter, sources
-
-
-def write_lm(counter, sources: list[dict], output: Path, *, min_count: int = 2, max_bigrams=None):
-    """Build the language model of ``counter``, keep the bigrams seen ``min_count`` times or more
-    (at most ``max_bigrams``), write it to ``output`` and its model card (``sources`` with their
-    sha256, the sizes, ``min_count``, alpha) to OUTPUT.json. Returns the model."""
-    import hashlib
-    import json
-
-    lm = counter.build().prune(min_count, max_bigrams=max_bigrams)
-    lm.to_disk(output)
-    card = {
-        "sources": [
-            {
-                "name": src.get("name", Path(src["file"]).name),
-                "kind": src["kind"],
-                "sha256": hashlib.sha256(Path(src["file"]).read_bytes()).hexdigest(),
-            }
-            for src in sources
-        ],
-        "vocab_size": lm.vocab_size,
-        "n_bigrams": lm.n_bigrams,
-        "min_count": min_count,
-        "alpha": lm.alpha,
-    }
-    Path(f"{output}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), "utf-8")
-    return lm
-
-
 @ocr_app.command("build-lm")
 def build_lm_cli(
     output: Path = typer.Argument(..., help="The model file to write (.npz)."),
@@ -148,6 +97,7 @@ def build_lm_cli(
     """Count the character bigrams of a corpus into the OCR reader's language model (the
     recogniser's characters only), and write its model card next to it (OUTPUT.json)."""
     from ..errors import DataFileError
+    from ..ocr.build_lm import count_bigrams, write_lm
 
     try:
         counter, sources = count_bigrams(inputs, text_key=text_key, dictionaries=dictionary)
