@@ -26,9 +26,9 @@ of its own (pure numpy), and the two stages are registered and replaceable on th
    and punctuation (，。、 narrow and low) stay single; over-wide runs (touching characters)
    are cut at near-empty columns into near-square pieces. Word-space candidates are flagged.
 
-The results are :class:`~spacy_kexue.ocr.boxes.Line` objects holding
-:class:`~spacy_kexue.ocr.boxes.Box` es (:mod:`~spacy_kexue.ocr.boxes`); the runs and cuts both
-stages share are in :mod:`~spacy_kexue.ocr.profiles`. This module re-exports the public names
+The results are :class:`~spacy_kexue.ocr.boxes.Line` objects, each holding its
+:class:`~spacy_kexue.ocr.boxes.Box` objects (:mod:`~spacy_kexue.ocr.boxes`); the runs and cuts
+both stages share are in :mod:`~spacy_kexue.ocr.profiles`. This module re-exports the public names
 of those modules, so ``from spacy_kexue.ocr.layout import Box, find_lines`` keeps working.
 
 Sizes are relative to ``h``, the ideograph height of the line
