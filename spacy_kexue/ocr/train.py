@@ -38,8 +38,7 @@ import numpy as np
 from .augment import BatchAugmenter
 from .charset import Charset
 from .fonts import FontSpec, check_allowed, coverage
-from .glyph import GlyphError, normalize_em
-from .render import glyph_crop
+from .render import GlyphError, glyph_crop, normalize_em
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Recognizer
