@@ -18,7 +18,8 @@ never the reserved ones.
 
 - ``lines_clean``: one line per image, the seven allowed faces in turn, 18-32 px, black on white;
 - ``lines_degraded``: the same texts, a third on coloured backgrounds (also white on dark), then
-  blur, noise, JPEG, contrast loss and a slight rotation (:class:`spacy_kexue.ocr.augment.Augmenter`);
+  blur, noise, JPEG, contrast loss and a slight rotation (``Augmenter.preset("degraded")``,
+  :data:`spacy_kexue.ocr.augment.PRESETS`);
 - ``pages``: 8-line pages, one face per page, 20-24 px;
 - ``lines_uming``: the texts of ``lines_clean`` in AR PL UMing only, for the leave-one-font-out
   estimate of unseen-font accuracy (``--lofo``: a recogniser trained without that font, by
@@ -232,25 +233,7 @@ def _save_set(folder: Path, images: list[np.ndarray], texts: list[str], meta: li
 def _degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     from spacy_kexue.ocr.augment import Augmenter
 
-    aug = Augmenter(
-        p_affine=0.5,
-        rotate_deg=0.7,
-        shear=0.0,
-        scale=(1.0, 1.0),
-        shift=0.0,
-        p_stroke=0.0,
-        p_blur=0.6,
-        blur_sigma=(0.3, 0.9),
-        p_contrast=0.6,
-        contrast=(0.55, 0.9),
-        brightness=(-20.0, 20.0),
-        p_noise=0.6,
-        noise_sigma=(2.0, 10.0),
-        p_jpeg=0.6,
-        jpeg_quality=(35, 80),
-        p_flip=0.0,
-    )
-    return aug(img, rng)
+    return Augmenter.preset("degraded")(img, rng)
 
 
 def build(out: Path, data: Path, n_lines: int, n_pages: int, seed: int = 0) -> dict:

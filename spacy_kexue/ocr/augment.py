@@ -16,6 +16,10 @@ PIL is imported lazily.
 torch (about 50x cheaper per glyph than :class:`Augmenter`, whose PIL steps cost about 1 ms per
 48 x 48 glyph, as much as rendering it), plus a low-resolution step for small print. It draws from
 a ``torch.Generator`` and is deterministic by its seed. torch is imported lazily.
+
+The named settings of both (every step off, the method's 5% pixel flips, the benchmark's degraded
+lines, the strong training setting) are one table, :data:`PRESETS`; ``Augmenter.preset(name)``
+and ``BatchAugmenter.preset(name)`` build them.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import numpy as np
 
 from ..errors import KexueError
 
-__all__ = ["AugmentError", "Augmenter", "BatchAugmenter"]
+__all__ = ["PRESETS", "AugmentError", "Augmenter", "BatchAugmenter"]
 
 
 class AugmentError(KexueError, ValueError):
@@ -36,6 +41,99 @@ class AugmentError(KexueError, ValueError):
 
 
 Range = tuple[float, float]
+
+# every step of each augmenter off: the base of the presets that turn on one step only
+_IMAGE_OFF: dict[str, Any] = {
+    "p_affine": 0.0,
+    "p_stroke": 0.0,
+    "p_blur": 0.0,
+    "p_contrast": 0.0,
+    "p_noise": 0.0,
+    "p_jpeg": 0.0,
+    "p_flip": 0.0,
+}
+_BATCH_OFF: dict[str, Any] = {
+    "p_affine": 0.0,
+    "p_stroke": 0.0,
+    "p_lowres": 0.0,
+    "p_blur": 0.0,
+    "p_contrast": 0.0,
+    "p_noise": 0.0,
+    "p_flip": 0.0,
+}
+
+#: The named settings of both augmenters, in one table: ``PRESETS[class name][preset name]`` is
+#: the keyword arguments that differ from the class's defaults. :meth:`Augmenter.preset` and
+#: :meth:`BatchAugmenter.preset` build them (``method()`` and ``strong()`` are shortcuts).
+#:
+#: - ``"default"``: the class's defaults (training: :class:`BatchAugmenter`);
+#: - ``"off"``: every step off, the identity;
+#: - ``"method"``: the method's setting only, 5% of the pixels flipped (METHODS.md section 5);
+#: - ``"degraded"`` (:class:`Augmenter`): the ``lines_degraded`` set of ``benchmarks/ocr.py``:
+#:   blur, contrast loss, noise and JPEG, each on 60% of the lines, and half of them rotated by
+#:   up to 0.7 degrees;
+#: - ``"strong"`` (:class:`BatchAugmenter`): heavier degradations, for fine-tuning toward unseen
+#:   fonts and poor scans (``kexue ocr train --augmenter strong``).
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "Augmenter": {
+        "default": {},
+        "off": _IMAGE_OFF,
+        "method": {**_IMAGE_OFF, "p_flip": 1.0, "flip_rate": (0.05, 0.05)},
+        "degraded": {
+            "p_affine": 0.5,
+            "rotate_deg": 0.7,
+            "shear": 0.0,
+            "scale": (1.0, 1.0),
+            "shift": 0.0,
+            "p_stroke": 0.0,
+            "p_blur": 0.6,
+            "blur_sigma": (0.3, 0.9),
+            "p_contrast": 0.6,
+            "contrast": (0.55, 0.9),
+            "brightness": (-20.0, 20.0),
+            "p_noise": 0.6,
+            "noise_sigma": (2.0, 10.0),
+            "p_jpeg": 0.6,
+            "jpeg_quality": (35, 80),
+            "p_flip": 0.0,
+        },
+    },
+    "BatchAugmenter": {
+        "default": {},
+        "off": _BATCH_OFF,
+        "method": {**_BATCH_OFF, "p_flip": 1.0, "flip_rate": (0.05, 0.05)},
+        "strong": {
+            "p_affine": 0.7,
+            "rotate_deg": 3.0,
+            "shear": 0.15,
+            "scale": (0.88, 1.12),
+            "shift": 0.04,
+            "p_stroke": 0.5,
+            "p_lowres": 0.4,
+            "lowres": (14, 32),
+            "p_blur": 0.4,
+            "blur_sigma": (0.3, 1.2),
+            "p_contrast": 0.6,
+            "contrast": (0.4, 1.0),
+            "background": 0.25,
+            "p_noise": 0.5,
+            "noise_sigma": (0.01, 0.1),
+            "p_flip": 0.4,
+            "flip_rate": (0.0, 0.05),
+        },
+    },
+}
+
+
+def _preset_settings(table: str, name: str) -> dict[str, Any]:
+    """The keyword arguments of preset ``name`` in ``PRESETS[table]``."""
+    presets = PRESETS[table]
+    if name not in presets:
+        raise AugmentError(
+            f"{table} has no preset {name!r}; the presets are {', '.join(presets)} "
+            "(spacy_kexue.ocr.augment.PRESETS)."
+        )
+    return dict(presets[name])
 
 
 @dataclass(frozen=True)
@@ -105,18 +203,15 @@ class Augmenter:
                 )
 
     @classmethod
+    def preset(cls, name: str) -> Augmenter:
+        """The named settings ``PRESETS["Augmenter"][name]``: "default", "off", "method" or
+        "degraded" (see :data:`PRESETS`)."""
+        return cls(**_preset_settings("Augmenter", name))
+
+    @classmethod
     def method(cls) -> Augmenter:
         """The method's setting only: 5% of the pixels flipped, nothing else."""
-        return cls(
-            p_affine=0.0,
-            p_stroke=0.0,
-            p_blur=0.0,
-            p_contrast=0.0,
-            p_noise=0.0,
-            p_jpeg=0.0,
-            p_flip=1.0,
-            flip_rate=(0.05, 0.05),
-        )
+        return cls.preset("method")
 
     def to_dict(self) -> dict:
         """The settings as a JSON-friendly dict (``Augmenter(**d)`` reads it back)."""
@@ -291,41 +386,20 @@ class BatchAugmenter:
             )
 
     @classmethod
+    def preset(cls, name: str) -> BatchAugmenter:
+        """The named settings ``PRESETS["BatchAugmenter"][name]``: "default", "off", "method" or
+        "strong" (see :data:`PRESETS`)."""
+        return cls(**_preset_settings("BatchAugmenter", name))
+
+    @classmethod
     def method(cls) -> BatchAugmenter:
         """The method's setting only: 5% of the pixels flipped, nothing else."""
-        return cls(
-            p_affine=0.0,
-            p_stroke=0.0,
-            p_lowres=0.0,
-            p_blur=0.0,
-            p_contrast=0.0,
-            p_noise=0.0,
-            p_flip=1.0,
-            flip_rate=(0.05, 0.05),
-        )
+        return cls.preset("method")
 
     @classmethod
     def strong(cls) -> BatchAugmenter:
         """Heavier degradations (for fine-tuning toward unseen fonts and poor scans)."""
-        return cls(
-            p_affine=0.7,
-            rotate_deg=3.0,
-            shear=0.15,
-            scale=(0.88, 1.12),
-            shift=0.04,
-            p_stroke=0.5,
-            p_lowres=0.4,
-            lowres=(14, 32),
-            p_blur=0.4,
-            blur_sigma=(0.3, 1.2),
-            p_contrast=0.6,
-            contrast=(0.4, 1.0),
-            background=0.25,
-            p_noise=0.5,
-            noise_sigma=(0.01, 0.1),
-            p_flip=0.4,
-            flip_rate=(0.0, 0.05),
-        )
+        return cls.preset("strong")
 
     def to_dict(self) -> dict:
         """The settings as a JSON-friendly dict (``BatchAugmenter(**d)`` reads it back)."""

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from spacy.util import registry
 from torch import nn
 
 from ..errors import DataFileError
@@ -43,7 +44,7 @@ from ..integrity import (
     write_checked,
 )
 from .charset import Charset
-from .render import EM_WINDOW
+from .glyph import EM_WINDOW
 
 __all__ = [
     "ARCHITECTURE",
@@ -130,6 +131,7 @@ class GlyphCNN(nn.Module):
         return {"n_classes": self.n_classes, **self.settings}
 
 
+@registry.architectures("spacy_kexue.GlyphCNN.v1")
 def build_glyph_cnn(
     n_classes: int, *, width: int = 64, hidden: int = 512, dropout: float = 0.3
 ) -> GlyphCNN:

@@ -33,13 +33,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from spacy.util import registry
 
 from ..errors import DataFileError
 from ..integrity import read_checked, read_json_file, recorded_digest, write_checked
 from .charset import char_kind
+from .glyph import normalize_em
 from .imageio import DEFAULT_MAX_PIXELS, load_image
 from .layout import Box, Line, ProjectionLayout, to_grey
-from .render import normalize_em
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
@@ -570,6 +571,7 @@ def _reader_from_parts(recognizer: bytes, lm: bytes | None, layout: Any, setting
     )
 
 
+@registry.misc("spacy_kexue.OCRReader.v1")
 def build_ocr_reader(
     recognizer: str | None = None,
     lm: str | None = "default",

@@ -44,3 +44,11 @@ def tiny_recognizer(fonts):
         **SMALL,
     )
     return rec, logs
+
+
+@pytest.fixture(scope="module")
+def layout():
+    """The projection layout with its tuned defaults (test_lines.py, test_chars.py, test_layout.py)."""
+    from spacy_kexue.ocr.layout import ProjectionLayout
+
+    return ProjectionLayout()

@@ -1,11 +1,12 @@
+import hashlib
+import json
+
 import numpy as np
 import pytest
 
-from spacy_kexue.ocr.augment import Augmenter, AugmentError
+from spacy_kexue.ocr.augment import PRESETS, Augmenter, AugmentError, BatchAugmenter
 
-OFF = dict(
-    p_affine=0.0, p_stroke=0.0, p_blur=0.0, p_contrast=0.0, p_noise=0.0, p_jpeg=0.0, p_flip=0.0
-)
+OFF = PRESETS["Augmenter"]["off"]
 
 
 def glyph() -> np.ndarray:
@@ -139,3 +140,37 @@ def test_bad_images_are_refused():
 def test_settings_round_trip():
     aug = Augmenter(p_blur=0.9, scale=(0.95, 1.05))
     assert Augmenter(**aug.to_dict()) == aug
+
+
+#: SHA-256 (first 16 hex digits) of ``json.dumps(preset.to_dict(), sort_keys=True)``, recorded
+#: from the settings the code had before the presets became one table (issue 19): the
+#: classes' defaults, this file's OFF, ``Augmenter.method()``, the ``_degrade`` augmenter of
+#: benchmarks/ocr.py, ``BatchAugmenter.method()``/``strong()`` and test_em_and_batch.py's
+#: all-off BatchAugmenter. A preset that changes changes the benchmark and the training data.
+PRESET_DIGESTS = {
+    ("Augmenter", "default"): "53ea63d6f03b3250",
+    ("Augmenter", "off"): "cc579fd2955ded85",
+    ("Augmenter", "method"): "6a11fc7086e60fdd",
+    ("Augmenter", "degraded"): "acfe32b19ef88a89",
+    ("BatchAugmenter", "default"): "9099bf8aa70d67cb",
+    ("BatchAugmenter", "off"): "91573f44fdab11af",
+    ("BatchAugmenter", "method"): "699042a1ca0d2c97",
+    ("BatchAugmenter", "strong"): "6b12195d0d45d0d7",
+}
+
+
+@pytest.mark.parametrize("cls,name", sorted(PRESET_DIGESTS))
+def test_presets_keep_their_settings(cls, name):
+    aug = {"Augmenter": Augmenter, "BatchAugmenter": BatchAugmenter}[cls].preset(name)
+    settings = json.dumps(aug.to_dict(), sort_keys=True)
+    assert hashlib.sha256(settings.encode()).hexdigest()[:16] == PRESET_DIGESTS[cls, name], settings
+
+
+def test_preset_table_and_shortcuts():
+    assert {(cls, name) for cls, table in PRESETS.items() for name in table} == set(PRESET_DIGESTS)
+    assert Augmenter.preset("default") == Augmenter()
+    assert Augmenter.method() == Augmenter.preset("method")
+    assert BatchAugmenter.method() == BatchAugmenter.preset("method")
+    assert BatchAugmenter.strong() == BatchAugmenter.preset("strong")
+    with pytest.raises(AugmentError, match="no preset 'strong'"):
+        Augmenter.preset("strong")

@@ -8,7 +8,8 @@ import pytest
 from spacy_kexue.ocr.augment import AugmentError, BatchAugmenter
 from spacy_kexue.ocr.charset import Charset
 from spacy_kexue.ocr.fonts import FontSpec, ReservedFontError, coverage
-from spacy_kexue.ocr.render import EM_WINDOW, GlyphError, glyph_crop, normalize_em
+from spacy_kexue.ocr.glyph import EM_WINDOW, GlyphError, normalize_em
+from spacy_kexue.ocr.render import glyph_crop
 from spacy_kexue.ocr.train import GlyphBank, GlyphDataset
 
 
@@ -186,15 +187,7 @@ def test_batch_augmenter_every_step_stays_in_range():
 def test_batch_augmenter_off_is_identity():
     torch = pytest.importorskip("torch")
     x = glyph_batch(torch, n=4)
-    off = BatchAugmenter(
-        p_affine=0.0,
-        p_stroke=0.0,
-        p_lowres=0.0,
-        p_blur=0.0,
-        p_contrast=0.0,
-        p_noise=0.0,
-        p_flip=0.0,
-    )
+    off = BatchAugmenter.preset("off")
     out = off(x, torch.Generator().manual_seed(0))
     assert torch.equal(out, x) and out is not x
 

@@ -2,13 +2,8 @@ import numpy as np
 import pytest
 
 from spacy_kexue.ocr.fonts import FontSpec, ReservedFontError
-from spacy_kexue.ocr.render import (
-    GlyphError,
-    glyph_crop,
-    normalize_glyph,
-    render_glyph,
-    render_line,
-)
+from spacy_kexue.ocr.glyph import GlyphError, normalize_glyph
+from spacy_kexue.ocr.render import glyph_crop, render_glyph, render_line
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +189,12 @@ def test_render_line_options(font):
         render_line("第一行\n第二行", font)
     with pytest.raises(GlyphError, match="no glyph"):
         render_line("ok\U0010fffd", font)
+
+
+def test_render_reexports_the_glyph_normalisations():
+    """They moved to spacy_kexue.ocr.glyph (the runtime reader's module); the old names work."""
+    from spacy_kexue.ocr import glyph, render
+
+    for name in ("EM_WINDOW", "GlyphError", "normalize_em", "normalize_glyph"):
+        assert name in render.__all__
+        assert getattr(render, name) is getattr(glyph, name)
