@@ -22,9 +22,14 @@ memory, beside the doc); this component takes them from there and turns them int
 ``doc._.kexue_states`` (serialized with the doc: large). It holds a reference to the textcat,
 never a copy of its weights (after ``nlp.replace_pipe`` of the textcat it follows the new
 one). A doc that arrives without states (a textcat disabled or placed after this component)
-gets them from the textcat's model in one batched pass, which also fills ``doc.cats`` if it
-lacks the textcat's labels. The class explained is the textcat's predicted one (the highest
-of its labels in ``doc.cats``).
+gets them from the textcat's model in one batched pass. The class explained is the textcat's
+predicted one: the highest of its labels in ``doc.cats`` or, for a doc the textcat did not
+score (disabled, or placed after this component), the model's; ``doc.cats`` itself is left to
+the textcat.
+
+Settings given in the config win at load time (``spacy.load(..., config={"components":
+{"saliency": {"method": "occlusion"}}})``), as the factory's arguments; a change made with
+:meth:`KexueSaliency.configure` is saved with the pipeline.
 
 ``method = "occlusion"`` is the leave-one-out reference: each token's score is the drop of the
 predicted class's probability when the token is deleted (one extra row per token; exact, slower,
@@ -58,6 +63,7 @@ DEFAULTS: Dict[str, Union[str, bool]] = {
     "keep_states": False,
 }
 CFG_FILE = "cfg.json"
+MADE_WITH = "made_with"
 
 
 @Language.factory(
@@ -135,6 +141,9 @@ class KexueSaliency:
             formula=formula,
             keep_states=keep_states,
         )
+        # The settings this component was made with (from the config): a config override at
+        # load time differs from the ones the saved component was made with, and wins.
+        self.made_with = dict(self.cfg)
 
     def configure(self, **settings: Union[str, bool, None]) -> None:
         """Change settings (those not given, or None, keep their value), checked against the
@@ -225,21 +234,25 @@ class KexueSaliency:
             return
         states = [self.textcat.kept_states.pop(doc) for doc in docs]
         labels = self.textcat.labels
-        missing = [
-            i
-            for i, doc in enumerate(docs)
-            if states[i] is None or not all(label in doc.cats for label in labels)
+        # the class explained: the textcat's prediction, from doc.cats, or from the model for a
+        # doc the textcat did not see (disabled, or after this component); doc.cats is the
+        # textcat's to set, never this component's
+        predicted: List[str | None] = [
+            max(labels, key=lambda name: doc.cats[name])
+            if all(label in doc.cats for label in labels)
+            else None
+            for doc in docs
         ]
+        missing = [i for i in range(len(docs)) if states[i] is None or predicted[i] is None]
         if missing:
             probs, recomputed = predict_with_states(model, [docs[i] for i in missing])
             for i, doc_probs, doc_states in zip(missing, probs, recomputed, strict=True):
-                doc, states[i] = docs[i], doc_states
-                if not all(label in doc.cats for label in labels):
-                    doc.cats = dict(zip(labels, map(float, doc_probs), strict=True))
+                states[i] = doc_states
+                if predicted[i] is None:
+                    predicted[i] = labels[int(doc_probs.argmax())]
         pooling = state_layout(model)["pooling"]
         weights: Dict[str, Dict] = {}
-        for doc, doc_states in zip(docs, states, strict=True):
-            label = max(labels, key=lambda name: doc.cats[name])  # the textcat's prediction
+        for doc, doc_states, label in zip(docs, states, predicted, strict=True):
             if self.cfg["state"] == "decision" and label not in weights:
                 weights[label] = decision_weights(model, labels.index(label))
             scores = token_saliency(
@@ -255,24 +268,51 @@ class KexueSaliency:
                 doc._.set(STATES_ATTR, doc_states)
 
     # --- serialization: the settings only (the weights are the textcat's) ------------------
+    #
+    # Saved: the current settings and, under "made_with", the ones the component was made with.
+    # Loaded: a setting the config gives differently from the saved "made_with" is an override
+    # (spacy.load(..., config=...)) and wins; every other setting comes back as it was saved,
+    # so a change made with configure() before saving survives the round trip. Files without
+    # "made_with" (spacy-kexue 0.1.0) were saved as they were made.
+
+    def _saved(self) -> dict:
+        return {**self.cfg, MADE_WITH: self.made_with}
+
+    def _restore(self, saved: dict) -> None:
+        saved = dict(saved)
+        made_with = saved.pop(MADE_WITH, None)
+        if not isinstance(made_with, dict):
+            made_with = saved
+        settings = {
+            key: self.made_with[key]
+            if self.made_with[key] != made_with.get(key)
+            else saved.get(key)
+            for key in DEFAULTS
+        }
+        unknown = set(saved) - set(DEFAULTS)
+        if unknown:
+            raise ValueError(
+                f"{self.name}: unknown settings {sorted(unknown)}; use {list(DEFAULTS)}"
+            )
+        self.configure(**settings)
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
-        return srsly.json_dumps(self.cfg).encode("utf-8")
+        return srsly.json_dumps(self._saved()).encode("utf-8")
 
     def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "KexueSaliency":
-        self.configure(**srsly.json_loads(data.decode("utf-8")))
+        self._restore(srsly.json_loads(data.decode("utf-8")))
         return self
 
     def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(path / CFG_FILE, self.cfg)
+        srsly.write_json(path / CFG_FILE, self._saved())
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "KexueSaliency":
         path = ensure_path(path) / CFG_FILE
         settings = read_json_file(path)
         try:
-            self.configure(**settings)
+            self._restore(settings)
         except ValueError as err:
             raise DataFileError(
                 f"holds settings this pipeline cannot use: {err}", path=path

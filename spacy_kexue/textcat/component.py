@@ -256,9 +256,21 @@ class KexueTextCategorizer(ChecksummedPipe, TextCategorizer):
             )
         super().initialize(get_examples, nlp=nlp, labels=labels, positive_label=positive_label)
 
+    # The abstain band is a setting of the factory, not something learned: the value the
+    # component was made with (the config's, overrides included) wins over the saved cfg.
+
     def from_disk(
         self, path: Union[str, Path], *, exclude: Iterable[str] = ()
     ) -> "KexueTextCategorizer":
+        band = self.cfg["uncertain_band"]
         super().from_disk(path, exclude=exclude)
-        self.cfg.setdefault("uncertain_band", None)
+        self.cfg["uncertain_band"] = band
+        return self
+
+    def from_bytes(
+        self, bytes_data: bytes, *, exclude: Iterable[str] = ()
+    ) -> "KexueTextCategorizer":
+        band = self.cfg["uncertain_band"]
+        super().from_bytes(bytes_data, exclude=exclude)
+        self.cfg["uncertain_band"] = band
         return self

@@ -214,6 +214,22 @@ def test_uncertain_band_from_config_survives_saving(tmp_path):
     assert set(flags) == {True, False}
 
 
+def test_uncertain_band_overridden_at_load_wins(tmp_path):
+    nlp = make_nlp(loss=CROSS_ENTROPY, uncertain_band=[0.3, 0.7])
+    train(nlp, make_examples(nlp), n_iter=2)
+    nlp.to_disk(tmp_path / "pipeline")
+    override = {"components": {"kexue_textcat": {"uncertain_band": [0.45, 0.55]}}}
+    loaded = spacy.load(tmp_path / "pipeline", config=override)
+    assert loaded.get_pipe("kexue_textcat").cfg["uncertain_band"] == [0.45, 0.55]
+    off = spacy.load(
+        tmp_path / "pipeline", config={"components": {"kexue_textcat": {"uncertain_band": None}}}
+    )
+    assert off.get_pipe("kexue_textcat").cfg["uncertain_band"] is None
+    assert all(doc._.sentiment_uncertain is None for doc in off.pipe(TEXTS))
+    copy = blank_copy(loaded).from_bytes(nlp.to_bytes())  # bytes of a [0.3, 0.7] textcat
+    assert copy.get_pipe("kexue_textcat").cfg["uncertain_band"] == [0.45, 0.55]
+
+
 def test_positive_label_setting_picks_the_band_column(trained_nlp):
     nlp = pickle.loads(pickle.dumps(trained_nlp))
     textcat = nlp.get_pipe("kexue_textcat")
