@@ -12,29 +12,7 @@ The names users reach for are importable from here::
 They load on first use, so ``import spacy_kexue.ocr`` stays cheap (no torch, PIL or spaCy).
 """
 
-from __future__ import annotations
-
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .charset import Charset
-    from .layout import ProjectionLayout
-    from .lm import BigramLM
-    from .reader import OCRChar, OCRLine, OCRReader, OCRResult
-    from .render import render_line
-
-#: Public name -> the module (under ``spacy_kexue.ocr``) that defines it.
-_PUBLIC = {
-    "OCRReader": "reader",
-    "OCRResult": "reader",
-    "OCRLine": "reader",
-    "OCRChar": "reader",
-    "ProjectionLayout": "layout",
-    "BigramLM": "lm",
-    "Charset": "charset",
-    "render_line": "render",
-}
+from ..lazy import lazy_exports
 
 __all__ = [
     "BigramLM",
@@ -47,15 +25,16 @@ __all__ = [
     "render_line",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # Imported on first use, so that `import spacy_kexue.ocr` stays cheap.
-    if name in _PUBLIC:
-        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "BigramLM": ".lm",
+        "Charset": ".charset",
+        "OCRChar": ".reader",
+        "OCRLine": ".reader",
+        "OCRReader": ".reader",
+        "OCRResult": ".reader",
+        "ProjectionLayout": ".layout",
+        "render_line": ".render",
+    },
+)

@@ -9,7 +9,7 @@ pool would throw away), one dense hidden layer and the output layer. At the defa
 float16) and needs about 11 M multiply-adds per glyph (about 2,400 glyphs/s through
 :meth:`Recognizer.predict` on two CPU cores, batch 256).
 
-Input: ``(N, 1, 48, 48)`` float in 0..1 with ink = 1 (:func:`~spacy_kexue.ocr.render.normalize_em`
+Input: ``(N, 1, 48, 48)`` float in 0..1 with ink = 1 (:func:`~spacy_kexue.ocr.glyph.normalize_em`
 output divided by 255). Output: logits ``(N, n_classes)``.
 
 :class:`Recognizer` pairs the network with its :class:`~spacy_kexue.ocr.charset.Charset` and is
@@ -153,7 +153,7 @@ def glyphs_to_tensor(glyphs: np.ndarray) -> torch.Tensor:
     if arr.ndim != 3 or arr.shape[1:] != (GLYPH_SIZE, GLYPH_SIZE):
         raise ValueError(
             f"Expected glyphs of shape (N, {GLYPH_SIZE}, {GLYPH_SIZE}), got {arr.shape}; "
-            "normalise each character with spacy_kexue.ocr.render.normalize_em and stack them."
+            "normalise each character with spacy_kexue.ocr.glyph.normalize_em and stack them."
         )
     if arr.dtype != np.uint8:
         raise ValueError(
@@ -212,7 +212,7 @@ class Recognizer:
 
     def predict(self, glyphs: np.ndarray) -> np.ndarray:
         """Class probabilities ``(N, C)`` float32 (rows sum to 1) for uint8 glyphs ``(N, 48, 48)``
-        (ink = 255 on 0, as made by :func:`~spacy_kexue.ocr.render.normalize_em`)."""
+        (ink = 255 on 0, as made by :func:`~spacy_kexue.ocr.glyph.normalize_em`)."""
         z = self.logits(glyphs)
         z = z - z.max(axis=1, keepdims=True)
         np.exp(z, out=z)

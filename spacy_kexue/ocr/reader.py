@@ -7,7 +7,7 @@
 2. the layout (default :class:`~spacy_kexue.ocr.layout.ProjectionLayout`): lines and character
    boxes;
 3. each character cut out as ink intensity (0 = the line's paper, 255 = its ink, whatever the
-   colours) and normalised by the line's em (:func:`~spacy_kexue.ocr.render.normalize_em`, the
+   colours) and normalised by the line's em (:func:`~spacy_kexue.ocr.glyph.normalize_em`, the
    normalisation the recogniser was trained with). The em is estimated from the line's
    ideographs: their ink spans :data:`HANZI_BAND` of the em box in the allowed fonts;
 4. the :class:`~spacy_kexue.ocr.model.Recognizer`'s top-k candidates per character;
@@ -253,7 +253,7 @@ class OCRReader:
         shipped one, :data:`DEFAULT_MODEL_DIR`/recognizer).
     lm: a :class:`~spacy_kexue.ocr.lm.BigramLM` or its file (default: the shipped one); None
         with ``use_lm=False`` reads without it.
-    layout: a callable image array -> list of :class:`~spacy_kexue.ocr.layout.Line`
+    layout: a callable image array -> list of :class:`~spacy_kexue.ocr.boxes.Line`
         (default :class:`~spacy_kexue.ocr.layout.ProjectionLayout`).
     use_lm, lm_weight, top_k: the LM correction: on/off, the weight of the LM's log
         probabilities against the recogniser's, candidates per character.

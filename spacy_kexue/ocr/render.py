@@ -13,9 +13,10 @@ Conventions:
 :func:`glyph_crop` gives a character's ink and its place in the em box, which
 :func:`~spacy_kexue.ocr.glyph.normalize_em` (the normalisation training and the reader share)
 needs; :func:`render_glyph` is the method's own glyph
-(:func:`~spacy_kexue.ocr.glyph.normalize_glyph`), kept for comparison. Both normalisations, :data:`~spacy_kexue.ocr.glyph.EM_WINDOW` and
-:class:`~spacy_kexue.ocr.glyph.GlyphError` live in :mod:`spacy_kexue.ocr.glyph`, which the
-runtime reader imports instead of this training module; they are re-exported here.
+(:func:`~spacy_kexue.ocr.glyph.normalize_glyph`), kept for comparison. Both normalisations,
+:data:`~spacy_kexue.ocr.glyph.EM_WINDOW` and :class:`~spacy_kexue.ocr.glyph.GlyphError` live in
+:mod:`spacy_kexue.ocr.glyph`, which the runtime reader imports instead of this training module
+(``GlyphError`` is re-exported here for callers of the renderers).
 
 Fonts are loaded through :func:`load_font`, which refuses fonts reserved for evaluation
 (:func:`spacy_kexue.ocr.fonts.check_allowed`) unless the caller passes ``allow_reserved=True``
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from .fonts import FontSpec, check_allowed, coverage
-from .glyph import EM_WINDOW, GlyphError, ink_bbox, normalize_em, normalize_glyph
+from .glyph import GlyphError, ink_bbox, normalize_glyph
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import ImageFont
@@ -44,8 +45,6 @@ __all__ = [
     "GlyphError",
     "glyph_crop",
     "load_font",
-    "EM_WINDOW",
-    "normalize_em",
     "normalize_glyph",
     "render_glyph",
     "render_line",

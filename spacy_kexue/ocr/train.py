@@ -6,7 +6,7 @@
 ones before it. Each example: a character drawn **uniformly** from the charset (every class is
 seen equally often; how common a character is enters through the loss's ``class_weights``
 instead, as in the method), one of its renderings, normalised by its em
-(:func:`~spacy_kexue.ocr.render.normalize_em`, the reader's normalisation: size and position in
+(:func:`~spacy_kexue.ocr.glyph.normalize_em`, the reader's normalisation: size and position in
 the em box kept, so ``，`` and ``一`` stay unlike ``,`` and ``-``) with the font size and the em
 box's top jittered as the reader's estimates are. :func:`train_recognizer` then degrades each
 batch with a :class:`~spacy_kexue.ocr.augment.BatchAugmenter` seeded by ``(seed, step)``.
@@ -45,7 +45,8 @@ import numpy as np
 from .augment import BatchAugmenter
 from .charset import Charset, default_charset
 from .fonts import ALLOWED_FAMILIES, FontSpec, check_allowed, coverage, find_fonts
-from .render import GlyphError, glyph_crop, normalize_em
+from .glyph import GlyphError, normalize_em
+from .render import glyph_crop
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Recognizer
@@ -88,7 +89,7 @@ class GlyphBank:
     1 ms per glyph; :meth:`sample` about 0.05 ms).
 
     :meth:`sample` normalises a drawn rendering with
-    :func:`~spacy_kexue.ocr.render.normalize_em` (the reader's normalisation), with the font size
+    :func:`~spacy_kexue.ocr.glyph.normalize_em` (the reader's normalisation), with the font size
     and the em box's top jittered by ``em_jitter`` (relative) and ``top_jitter`` (em): the reader
     estimates both from the line, not exactly.
     """
@@ -171,7 +172,7 @@ class GlyphDataset:
     """Training batches cut from a :class:`GlyphBank`: ``batch(step) -> (glyphs, labels)``.
 
     ``glyphs``: uint8 ``(batch_size, 48, 48)``, ink = 255 on 0, em-normalised
-    (:func:`~spacy_kexue.ocr.render.normalize_em`) and not yet augmented (training augments them
+    (:func:`~spacy_kexue.ocr.glyph.normalize_em`) and not yet augmented (training augments them
     as a batch with a :class:`~spacy_kexue.ocr.augment.BatchAugmenter`); ``labels``: int64 class
     ids of ``charset``. Batch ``step`` depends on ``(seed, step)`` only. Characters are drawn
     uniformly, renderings (font and size) uniformly among the character's. A character no font
@@ -394,10 +395,10 @@ def augmenter_preset(name: str) -> BatchAugmenter | None:
     """The batch augmenter of a preset: "default" (:class:`BatchAugmenter`'s defaults), "strong"
     (:meth:`BatchAugmenter.strong`) or "none" (None: clean glyphs); another name raises
     ValueError."""
-    presets = {"default": BatchAugmenter, "strong": BatchAugmenter.strong, "none": None}
-    if name not in presets:
-        raise ValueError(f"--augmenter must be one of {list(presets)}, got {name!r}.")
-    return presets[name]() if presets[name] is not None else None
+    names = ["default", "strong", "none"]  # of BatchAugmenter's presets (augment.PRESETS)
+    if name not in names:
+        raise ValueError(f"--augmenter must be one of {names}, got {name!r}.")
+    return None if name == "none" else BatchAugmenter.preset(name)
 
 
 def training_fonts(families: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[FontSpec]:
