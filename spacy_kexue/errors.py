@@ -27,4 +27,3 @@ class DataFileError(KexueError, ValueError):
         super().__init__(where + message)
         self.path = path
         self.line = line
-

@@ -40,7 +40,6 @@ No ``from __future__ import annotations``: spaCy validates the factory's signatu
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Dict, List, Union
 
 import srsly
 from spacy.language import Language
@@ -55,7 +54,7 @@ from .scores import DIRECTIONS, FORMULAS, STATES
 
 METHODS = ("states", "occlusion")
 CHOICES = {"method": METHODS, "state": STATES, "direction": DIRECTIONS, "formula": FORMULAS}
-DEFAULTS: Dict[str, Union[str, bool]] = {
+DEFAULTS: dict[str, str | bool] = {
     "method": "states",
     "state": "decision",
     "direction": "both",
@@ -133,7 +132,7 @@ class KexueSaliency:
     ) -> None:
         self.textcat = textcat
         self.name = name
-        self.cfg: Dict[str, Union[str, bool]] = {}
+        self.cfg: dict[str, str | bool] = {}
         self.configure(
             method=method,
             state=state,
@@ -145,7 +144,7 @@ class KexueSaliency:
         # load time differs from the ones the saved component was made with, and wins.
         self.made_with = dict(self.cfg)
 
-    def configure(self, **settings: Union[str, bool, None]) -> None:
+    def configure(self, **settings: str | bool | None) -> None:
         """Change settings (those not given, or None, keep their value), checked against the
         textcat."""
         unknown = set(settings) - set(DEFAULTS)
@@ -218,7 +217,7 @@ class KexueSaliency:
             self.set_annotations(docs)
             yield from docs
 
-    def set_annotations(self, docs: List[Doc]) -> None:
+    def set_annotations(self, docs: list[Doc]) -> None:
         from ..textcat.probe import (
             decision_weights,
             occlusion_saliency,
@@ -237,7 +236,7 @@ class KexueSaliency:
         # the class explained: the textcat's prediction, from doc.cats, or from the model for a
         # doc the textcat did not see (disabled, or after this component); doc.cats is the
         # textcat's to set, never this component's
-        predicted: List[str | None] = [
+        predicted: list[str | None] = [
             max(labels, key=lambda name: doc.cats[name])
             if all(label in doc.cats for label in labels)
             else None
@@ -251,7 +250,7 @@ class KexueSaliency:
                 if predicted[i] is None:
                     predicted[i] = labels[int(doc_probs.argmax())]
         pooling = state_layout(model)["pooling"]
-        weights: Dict[str, Dict] = {}
+        weights: dict[str, dict] = {}
         for doc, doc_states, label in zip(docs, states, predicted, strict=True):
             if self.cfg["state"] == "decision" and label not in weights:
                 weights[label] = decision_weights(model, labels.index(label))
@@ -303,12 +302,12 @@ class KexueSaliency:
         self._restore(srsly.json_loads(data.decode("utf-8")))
         return self
 
-    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / CFG_FILE, self._saved())
 
-    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "KexueSaliency":
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "KexueSaliency":
         path = ensure_path(path) / CFG_FILE
         settings = read_json_file(path)
         try:

@@ -31,7 +31,7 @@ are imported inside methods.
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Dict, List, Tuple, Union
+from typing import Any
 
 from spacy.language import Language
 from spacy.pipeline.textcat import TextCategorizer
@@ -41,6 +41,7 @@ from spacy.training import Example, validate_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model
+from thinc.types import Floats2d
 
 from ..integrity import CHECKSUM_FILE, ChecksummedPipe  # noqa: F401 (CHECKSUM_FILE: re-exported)
 from ..torch_util import install_fork_hook
@@ -61,7 +62,7 @@ if not Doc.has_extension(UNCERTAIN_ATTR):
     Doc.set_extension(UNCERTAIN_ATTR, default=None)
 
 
-def score_textcat(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
+def score_textcat(examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
     """spaCy's scores for exclusive classes plus ``cats_accuracy`` (argmax equals gold)."""
     examples = list(examples)
     scores = Scorer.score_cats(examples, "cats", multi_label=False, **kwargs)
@@ -104,10 +105,10 @@ def make_textcat_scorer() -> Callable:
 def make_kexue_textcat(
     nlp: Language,
     name: str,
-    model: Model,
+    model: Model[list[Doc], Floats2d],
     loss: Callable,
     threshold: float,
-    uncertain_band: List[float] | None,
+    uncertain_band: list[float] | None,
     scorer: Callable | None,
 ) -> "KexueTextCategorizer":
     return KexueTextCategorizer(
@@ -127,12 +128,12 @@ class KexueTextCategorizer(ChecksummedPipe, TextCategorizer):
     def __init__(
         self,
         vocab: Vocab,
-        model: Model,
+        model: Model[list[Doc], Floats2d],
         name: str = "kexue_textcat",
         *,
         loss: Callable,
         threshold: float = 0.0,
-        uncertain_band: List[float] | None = None,
+        uncertain_band: list[float] | None = None,
         scorer: Callable | None = score_textcat,
     ) -> None:
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
@@ -147,7 +148,7 @@ class KexueTextCategorizer(ChecksummedPipe, TextCategorizer):
         self.loss = loss
         # component name -> the components that read this textcat's LSTM states (spaCy's
         # Tok2Vec keeps its listener layers the same way)
-        self.listener_map: Dict[str, List[Any]] = {}
+        self.listener_map: dict[str, list[Any]] = {}
         self.kept_states = StateStore()
 
     @property
@@ -161,12 +162,12 @@ class KexueTextCategorizer(ChecksummedPipe, TextCategorizer):
     # --- listeners: the components that read the LSTM states ----------------------------------
 
     @property
-    def listeners(self) -> List[Any]:
+    def listeners(self) -> list[Any]:
         """The components listening to this textcat's LSTM states."""
         return [m for c in self.listening_components for m in self.listener_map[c]]
 
     @property
-    def listening_components(self) -> List[str]:
+    def listening_components(self) -> list[str]:
         """The names of the components listening to this textcat's LSTM states."""
         return list(self.listener_map.keys())
 
@@ -226,7 +227,7 @@ class KexueTextCategorizer(ChecksummedPipe, TextCategorizer):
             if states is not None:
                 self.kept_states.put(doc, states[i])
 
-    def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, Any]:
+    def get_loss(self, examples: Iterable[Example], scores) -> tuple[float, Any]:
         """The configured loss and its gradient with respect to the logits."""
         validate_examples(examples, "KexueTextCategorizer.get_loss")
         self._validate_categories(examples)
@@ -259,9 +260,7 @@ class KexueTextCategorizer(ChecksummedPipe, TextCategorizer):
     # The abstain band is a setting of the factory, not something learned: the value the
     # component was made with (the config's, overrides included) wins over the saved cfg.
 
-    def from_disk(
-        self, path: Union[str, Path], *, exclude: Iterable[str] = ()
-    ) -> "KexueTextCategorizer":
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "KexueTextCategorizer":
         band = self.cfg["uncertain_band"]
         super().from_disk(path, exclude=exclude)
         self.cfg["uncertain_band"] = band

@@ -19,7 +19,7 @@ and the architecture are imported inside methods.
 """
 
 from collections.abc import Callable, Iterable
-from typing import Any, Dict, List
+from typing import Any
 
 import numpy as np
 from spacy.language import Language
@@ -28,6 +28,7 @@ from spacy.tokens import Doc
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer
+from thinc.types import Floats2d
 
 from ..integrity import ChecksummedPipe
 from ..torch_util import install_fork_hook
@@ -66,16 +67,18 @@ if not Doc.has_extension(SIMILARITY_ATTR):
     default_config={"model": DEFAULT_MODEL},
     default_score_weights={"vae_elbo": 1.0, "vae_rec": None, "vae_kl": None, "vae_au": None},
 )
-def make_kexue_vae(nlp: Language, name: str, model: Model) -> "KexueVAE":
+def make_kexue_vae(nlp: Language, name: str, model: Model[list[Doc], Floats2d]) -> "KexueVAE":
     return KexueVAE(nlp.vocab, model, name)
 
 
 class KexueVAE(ChecksummedPipe, TrainablePipe):
-    def __init__(self, vocab: Vocab, model: Model, name: str = "kexue_vae") -> None:
+    def __init__(
+        self, vocab: Vocab, model: Model[list[Doc], Floats2d], name: str = "kexue_vae"
+    ) -> None:
         self.vocab = vocab
         self.model = model
         self.name = name
-        self.cfg: Dict[str, Any] = {}
+        self.cfg: dict[str, Any] = {}
 
     def predict(self, docs: Iterable[Doc]) -> np.ndarray:
         from .model import encode_means
@@ -87,7 +90,7 @@ class KexueVAE(ChecksummedPipe, TrainablePipe):
         for doc, vector in zip(docs, vectors, strict=True):
             doc._.set(VECTOR_ATTR, np.asarray(vector, dtype=np.float32))
 
-    def _elbo_terms(self, docs: List[Doc], train: bool):
+    def _elbo_terms(self, docs: list[Doc], train: bool):
         import torch
 
         from .model import batch_ids, torch_net
@@ -103,8 +106,8 @@ class KexueVAE(ChecksummedPipe, TrainablePipe):
         *,
         drop: float = 0.0,
         sgd: Optimizer | bool | None = None,
-        losses: Dict[str, float] | None = None,
-    ) -> Dict[str, float]:
+        losses: dict[str, float] | None = None,
+    ) -> dict[str, float]:
         """One step on the negative ELBO of the examples' reference texts (mean per doc)."""
         if losses is None:
             losses = {}
@@ -144,7 +147,7 @@ class KexueVAE(ChecksummedPipe, TrainablePipe):
             )
         self.model.initialize()
 
-    def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
+    def score(self, examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
         """ELBO terms per doc (one z sample, a fixed seed) and active units on the examples."""
         import torch
 
