@@ -172,7 +172,7 @@ ENTRY_POINT_GROUPS = {  # entry-point group -> the catalogue namespace its decor
     "spacy_tokenizers": ("spacy", "tokenizers"),
     "spacy_misc": ("spacy", "misc"),
     "spacy_scorers": ("spacy", "scorers"),
-    "spacy_factories": ("spacy", "factories"),
+    "spacy_factories": ("spacy", "internal_factories"),  # where Language.factory puts them
     "thinc_losses": ("thinc", "losses"),
 }
 

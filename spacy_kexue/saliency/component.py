@@ -147,18 +147,9 @@ class KexueSaliency:
     def configure(self, **settings: str | bool | None) -> None:
         """Change settings (those not given, or None, keep their value), checked against the
         textcat."""
-        unknown = set(settings) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(
-                f"{self.name}: unknown settings {sorted(unknown)}; use {list(DEFAULTS)}"
-            )
         given = {key: value for key, value in settings.items() if value is not None}
+        self._check_choices(given)
         cfg = {**DEFAULTS, **self.cfg, **given}
-        for setting, allowed in CHOICES.items():
-            if cfg[setting] not in allowed:
-                raise ValueError(
-                    f"{self.name}: {setting} must be one of {allowed}, got {cfg[setting]!r}"
-                )
         if cfg["method"] == "states":
             from ..textcat.probe import has_states, state_layout
 
@@ -181,6 +172,19 @@ class KexueSaliency:
                 self.textcat.add_listener(self, self.name)
             else:
                 self.textcat.remove_listener(self, self.name)
+
+    def _check_choices(self, settings: dict) -> None:
+        """Each of ``settings`` is known and takes one of its allowed values."""
+        unknown = set(settings) - set(DEFAULTS)
+        if unknown:
+            raise ValueError(
+                f"{self.name}: unknown settings {sorted(unknown)}; use {list(DEFAULTS)}"
+            )
+        for setting, allowed in CHOICES.items():
+            if setting in settings and settings[setting] not in allowed:
+                raise ValueError(
+                    f"{self.name}: {setting} must be one of {allowed}, got {settings[setting]!r}"
+                )
 
     def listens_to(self, textcat: KexueTextCategorizer) -> bool:
         """Whether this component reads ``textcat``'s LSTM states (the textcat's
@@ -279,20 +283,16 @@ class KexueSaliency:
 
     def _restore(self, saved: dict) -> None:
         saved = dict(saved)
-        made_with = saved.pop(MADE_WITH, None)
+        made_with = saved.pop(MADE_WITH, saved)
         if not isinstance(made_with, dict):
-            made_with = saved
+            raise ValueError(f"{self.name}: {MADE_WITH} must be an object of settings")
+        self._check_choices(saved)  # what was saved must be usable, even where the config wins
         settings = {
             key: self.made_with[key]
             if self.made_with[key] != made_with.get(key)
             else saved.get(key)
             for key in DEFAULTS
         }
-        unknown = set(saved) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(
-                f"{self.name}: unknown settings {sorted(unknown)}; use {list(DEFAULTS)}"
-            )
         self.configure(**settings)
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
