@@ -16,7 +16,7 @@ needs; :func:`render_glyph` is the method's own glyph
 (:func:`~spacy_kexue.ocr.glyph.normalize_glyph`), kept for comparison. Both normalisations,
 :data:`~spacy_kexue.ocr.glyph.EM_WINDOW` and :class:`~spacy_kexue.ocr.glyph.GlyphError` live in
 :mod:`spacy_kexue.ocr.glyph`, which the runtime reader imports instead of this training module
-(``GlyphError`` is re-exported here for callers of the renderers).
+(they are re-exported here, where they used to live).
 
 Fonts are loaded through :func:`load_font`, which refuses fonts reserved for evaluation
 (:func:`spacy_kexue.ocr.fonts.check_allowed`) unless the caller passes ``allow_reserved=True``
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from .fonts import FontSpec, check_allowed, coverage
-from .glyph import GlyphError, ink_bbox, normalize_glyph
+from .glyph import EM_WINDOW, GlyphError, ink_bbox, normalize_em, normalize_glyph
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import ImageFont
@@ -42,7 +42,9 @@ __all__ = [
     "EM_TOP",
     "FONT_PX_RANGE",
     "GlyphCrop",
+    "EM_WINDOW",
     "GlyphError",
+    "normalize_em",
     "glyph_crop",
     "load_font",
     "normalize_glyph",
