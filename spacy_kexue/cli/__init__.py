@@ -5,7 +5,9 @@ One module per command group, each command a thin wrapper (``*_cli``) over an im
 function that does the work, as in ``spacy/cli/``: :mod:`.info`, :mod:`.segment`,
 :mod:`.pipe`, :mod:`.explain` (top-level commands), :mod:`.segmenter`, :mod:`.textcat`,
 :mod:`.vae`, :mod:`.ocr` (groups); :mod:`._util` holds what they share. Importing this package
-stays cheap: spaCy, torch and the models are imported inside the commands.
+stays cheap: spaCy, torch and the models are imported inside the commands. Every error ends
+as one ``Error:`` line and a non-zero exit status (:mod:`.errors`); ``kexue --verbose ...`` or
+``KEXUE_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import typer
 
 from ..about import __version__
+from .errors import VERBOSE_KEY, KexueGroup
 from .explain import explain_cli
 from .info import info_cli
 from .ocr import ocr_app
@@ -27,9 +30,11 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     name="kexue",
     help="spacy-kexue: Chinese NLP for spaCy from the methods of kexue.fm.",
+    cls=KexueGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
@@ -41,6 +46,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: bool | None = typer.Option(
         None,
         "--version",
@@ -48,8 +54,12 @@ def _main(
         is_eager=True,
         help="Print the version and exit.",
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Show the traceback of an error (also: KEXUE_DEBUG=1)."
+    ),
 ) -> None:
     """spacy-kexue: Chinese NLP for spaCy from the methods of kexue.fm."""
+    ctx.meta[VERBOSE_KEY] = verbose
 
 
 app.command("info")(info_cli)
@@ -63,12 +73,5 @@ app.add_typer(ocr_app, name="ocr")
 
 
 def main() -> None:
-    """The ``kexue`` console script: run the app; a :class:`~spacy_kexue.errors.KexueError`
-    that reaches here is printed without a traceback (exit status 1)."""
-    from ..errors import KexueError
-
-    try:
-        app()
-    except KexueError as err:
-        typer.echo(f"Error: {err}", err=True)
-        raise SystemExit(1) from None
+    """The ``kexue`` console script (errors: see :mod:`.errors`)."""
+    app()

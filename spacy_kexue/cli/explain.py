@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import typer
 
-from ._util import fail, load_nlp
+from ._util import fail, load_nlp, output_file
 
 
 class Explanation(NamedTuple):
@@ -79,7 +79,7 @@ def explain_cli(
     ),
     model: str = typer.Option("zh_kexue_sm", "--model", "-m", help="Pipeline name or path."),
     html: Path | None = typer.Option(
-        None, "--html", help="Also write a standalone HTML page here."
+        None, "--html", help="Also write a standalone HTML page here.", callback=output_file
     ),
     method: str | None = typer.Option(
         None, help="states (Su's formula, the default) or occlusion (leave-one-out, slower)."
@@ -99,14 +99,17 @@ def explain_cli(
     from ..text import check_text
 
     nlp = load_nlp(model)
-    try:
-        add_saliency(nlp, method)
-        if texts == ["-"]:
-            texts = [line.rstrip("\r\n") for line in sys.stdin]
-        for text in texts:
-            check_text(text)
-    except ValueError as err:
-        fail(err)
+    add_saliency(nlp, method)
+    if texts == ["-"]:
+        texts = [line.rstrip("\r\n") for line in sys.stdin]
+    for i, text in enumerate(texts, start=1):
+        check_text(text)
+        if len(text) > nlp.max_length:
+            raise ValueError(
+                f"text {i} has {len(text):,} characters, more than the pipeline's limit of "
+                f"{nlp.max_length:,} (nlp.max_length); split it, or use kexue pipe with "
+                "--max-chars to skip such texts."
+            )
     if neighbours:
         from ..vae.component import KexueVAE
 

@@ -7,35 +7,49 @@ from pathlib import Path
 
 import typer
 
-from ._util import fail, load_nlp
+from ._util import (
+    command_group,
+    fail,
+    input_file,
+    input_files,
+    input_folder,
+    load_nlp,
+    output_file,
+    output_folder,
+    output_path,
+    positive,
+)
 
-ocr_app = typer.Typer(
-    help="Printed-Chinese OCR: read images, train the recogniser, build the bigram LM, evaluate.",
-    no_args_is_help=True,
+ocr_app = command_group(
+    "Printed-Chinese OCR: read images, train the recogniser, build the bigram LM, evaluate."
 )
 
 
 @ocr_app.command("train")
 def train_cli(
-    output: Path = typer.Argument(..., help="Folder to write the recogniser to."),
+    output: Path = typer.Argument(
+        ..., help="Folder to write the recogniser to.", callback=output_folder
+    ),
     family: list[str] = typer.Option(
         [], "--family", help="Train on this allowed font family only (repeatable; default all)."
     ),
     exclude_family: list[str] = typer.Option(
         [], "--exclude-family", help="Leave this family out (leave-one-font-out runs)."
     ),
-    steps: int = typer.Option(8000, help="Adam updates."),
-    batch_size: int = typer.Option(128, help="Glyphs per update."),
-    lr: float = typer.Option(1e-3, help="Peak learning rate."),
-    seed: int = typer.Option(0, help="Seed of the data, the augmentation and the weights."),
-    width: int = typer.Option(64, help="Channels of the CNN's third stage."),
-    hidden: int = typer.Option(512, help="Units of the dense hidden layer."),
+    steps: int = typer.Option(8000, min=1, help="Adam updates."),
+    batch_size: int = typer.Option(128, min=1, help="Glyphs per update."),
+    lr: float = typer.Option(1e-3, help="Peak learning rate.", callback=positive),
+    seed: int = typer.Option(0, min=0, help="Seed of the data, the augmentation and the weights."),
+    width: int = typer.Option(64, min=1, help="Channels of the CNN's third stage."),
+    hidden: int = typer.Option(512, min=1, help="Units of the dense hidden layer."),
     augmenter: str = typer.Option(
         "default", help="Glyph degradations: default, strong (BatchAugmenter.strong) or none."
     ),
-    init: Path | None = typer.Option(None, help="Continue from this recogniser folder."),
-    threads: int = typer.Option(0, help="torch threads (0: torch's default)."),
-    log_every: int = typer.Option(250, help="Log the loss every that many steps."),
+    init: Path | None = typer.Option(
+        None, help="Continue from this recogniser folder.", callback=input_folder
+    ),
+    threads: int = typer.Option(0, min=0, help="torch threads (0: torch's default)."),
+    log_every: int = typer.Option(250, min=1, help="Log the loss every that many steps."),
 ) -> None:
     """Train the character recogniser on glyphs rendered from the allowed fonts (never the
     fonts reserved for evaluation) and save it with its training log (training.jsonl)."""
@@ -46,10 +60,7 @@ def train_cli(
     from ..ocr.train import augmenter_preset, train_to_disk, training_fonts
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    try:
-        augment = augmenter_preset(augmenter)
-    except ValueError as err:
-        fail(err)
+    augment = augmenter_preset(augmenter)
     start_from = None
     if init is not None:
         from ..ocr.model import Recognizer
@@ -57,10 +68,7 @@ def train_cli(
         start_from = Recognizer.from_disk(init)
     if threads > 0:
         torch.set_num_threads(threads)
-    try:
-        fonts = training_fonts(family, exclude_family)
-    except ValueError as err:
-        fail(err)
+    fonts = training_fonts(family, exclude_family)
     typer.echo(f"Training on {len(fonts)} faces: " + ", ".join(f.name for f in fonts))
     meta = train_to_disk(
         output,
@@ -82,8 +90,12 @@ def train_cli(
 
 @ocr_app.command("build-lm")
 def build_lm_cli(
-    output: Path = typer.Argument(..., help="The model file to write (.npz)."),
-    inputs: list[Path] = typer.Argument(..., help=".txt or .jsonl(.gz) files, one text a line."),
+    output: Path = typer.Argument(
+        ..., help="The model file to write (.npz).", callback=output_path
+    ),
+    inputs: list[Path] = typer.Argument(
+        ..., help=".txt or .jsonl(.gz) files, one text a line.", callback=input_files
+    ),
     text_key: str = typer.Option("text", help="The text field of .jsonl lines."),
     dictionary: list[str] = typer.Option(
         [],
@@ -91,18 +103,14 @@ def build_lm_cli(
         help="Also count each word of this word-frequency dictionary once ('jieba': the jieba "
         "package's dict.txt).",
     ),
-    min_count: int = typer.Option(2, help="Drop bigrams seen fewer times (smaller file)."),
-    max_bigrams: int = typer.Option(0, help="Keep at most this many bigrams (0: no limit)."),
+    min_count: int = typer.Option(2, min=1, help="Drop bigrams seen fewer times (smaller file)."),
+    max_bigrams: int = typer.Option(0, min=0, help="Keep at most this many bigrams (0: no limit)."),
 ) -> None:
     """Count the character bigrams of a corpus into the OCR reader's language model (the
     recogniser's characters only), and write its model card next to it (OUTPUT.json)."""
-    from ..errors import DataFileError
     from ..ocr.build_lm import count_bigrams, write_lm
 
-    try:
-        counter, sources = count_bigrams(inputs, text_key=text_key, dictionaries=dictionary)
-    except (DataFileError, OSError) as err:
-        fail(err)
+    counter, sources = count_bigrams(inputs, text_key=text_key, dictionaries=dictionary)
     lm = write_lm(counter, sources, output, min_count=min_count, max_bigrams=max_bigrams or None)
     typer.echo(f"Saved {output}: {lm.n_bigrams} bigrams over {lm.vocab_size} characters.")
 
@@ -129,16 +137,19 @@ def ocr_reader(
 @ocr_app.command("read")
 def read_cli(
     images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, TIFF, BMP, ...)."),
-    model: Path | None = typer.Option(None, help="An OCR reader folder (default: the shipped)."),
+    model: Path | None = typer.Option(
+        None, help="An OCR reader folder (default: the shipped).", callback=input_folder
+    ),
     no_lm: bool = typer.Option(False, "--no-lm", help="Skip the language-model correction."),
-    lm_weight: float | None = typer.Option(None, help="Weight of the language model."),
+    lm_weight: float | None = typer.Option(None, min=0.0, help="Weight of the language model."),
     config: Path | None = typer.Option(
-        None, help="A config with a [reader] block (configs/ocr.cfg)."
+        None, help="A config with a [reader] block (configs/ocr.cfg).", callback=input_file
     ),
     show: Path | None = typer.Option(
         None,
         help="Draw line (blue) and token (red) boxes over the image into this PNG file "
         "(with several images: FILE-1.png, FILE-2.png, ...).",
+        callback=output_file,
     ),
     pipeline: str = typer.Option("zh_kexue_sm", help="Tokenizer for --show's token boxes."),
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON lines."),
@@ -176,15 +187,21 @@ def read_cli(
 
 @ocr_app.command("evaluate")
 def evaluate_cli(
-    folder: Path = typer.Argument(..., help="A folder with images and labels.jsonl."),
-    model: Path | None = typer.Option(None, help="An OCR reader folder (default: the shipped)."),
-    no_lm: bool = typer.Option(False, "--no-lm", help="Skip the language-model correction."),
-    lm_weight: float | None = typer.Option(None, help="Weight of the language model."),
-    config: Path | None = typer.Option(
-        None, help="A config with a [reader] block (configs/ocr.cfg)."
+    folder: Path = typer.Argument(
+        ..., help="A folder with images and labels.jsonl.", callback=input_folder
     ),
-    limit: int = typer.Option(0, help="Evaluate the first N images only."),
-    output: Path | None = typer.Option(None, help="Write the scores and every reading as JSON."),
+    model: Path | None = typer.Option(
+        None, help="An OCR reader folder (default: the shipped).", callback=input_folder
+    ),
+    no_lm: bool = typer.Option(False, "--no-lm", help="Skip the language-model correction."),
+    lm_weight: float | None = typer.Option(None, min=0.0, help="Weight of the language model."),
+    config: Path | None = typer.Option(
+        None, help="A config with a [reader] block (configs/ocr.cfg).", callback=input_file
+    ),
+    limit: int = typer.Option(0, min=0, help="Evaluate the first N images only (0: all)."),
+    output: Path | None = typer.Option(
+        None, help="Write the scores and every reading as JSON.", callback=output_file
+    ),
 ) -> None:
     """Character error rate (whitespace ignored), line exact match and characters/second."""
     import json
@@ -192,13 +209,11 @@ def evaluate_cli(
     from ..errors import DataFileError
     from ..ocr.evaluate import evaluate_engine, read_labels
 
-    try:
-        items = read_labels(folder, limit=limit)
-    except DataFileError as err:
-        fail(err)
+    items = read_labels(folder, limit=limit)
+    if not items:
+        raise DataFileError("lists no images; nothing to evaluate.", path=folder / "labels.jsonl")
     reader = ocr_reader(model, no_lm, lm_weight, config)
-    if items:
-        reader.read(items[0].path)  # load the models outside the timing
+    reader.read(items[0].path)  # load the models outside the timing
     scores = evaluate_engine(lambda p: reader.read(p).text, items, keep_outputs=output is not None)
     typer.echo(
         f"images {scores['n_images']}  chars {scores['n_chars']}  CER {scores['cer']:.4f}  "

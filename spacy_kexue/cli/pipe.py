@@ -7,8 +7,6 @@ from pathlib import Path
 
 import typer
 
-from ._util import fail
-
 
 def pipe_cli(
     input: str = typer.Argument(
@@ -17,11 +15,15 @@ def pipe_cli(
         "files or images, or - for stdin.",
     ),
     output: str = typer.Argument(
-        ..., help="A .jsonl file, or a directory of DocBin shards when it ends with .spacy."
+        ...,
+        help="A .jsonl file, or a directory of DocBin shards ending with .spacy (the name sets "
+        "the format; any other suffix is refused).",
     ),
     model: str = typer.Option("zh_kexue_sm", "--model", "-m", help="Pipeline name or path."),
     format: str | None = typer.Option(
-        None, "--format", help="jsonl or spacy (default: from OUTPUT's name)."
+        None,
+        "--format",
+        help="jsonl or spacy; it must agree with OUTPUT's name (.jsonl or .spacy), which sets it.",
     ),
     text_key: str = typer.Option(
         "text", "--text-key", help="The text's field (.jsonl) or column (.csv/.tsv)."
@@ -64,7 +66,6 @@ def pipe_cli(
     import sys
 
     from ..corpus.pipe import run
-    from ..errors import KexueError
 
     try:
         summary = run(
@@ -87,8 +88,6 @@ def pipe_cli(
             scheduler=scheduler,
             cluster=cluster,
         )
-    except KexueError as err:
-        fail(err)
     except KeyboardInterrupt:
         typer.echo(
             f"\nInterrupted. Finished chunks are kept in {output}.parts; run the same command "

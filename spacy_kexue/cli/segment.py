@@ -7,7 +7,7 @@ from typing import BinaryIO
 
 import typer
 
-from ._util import fail, load_nlp
+from ._util import input_file, load_nlp
 
 
 def segment(nlp, stream: Iterable[bytes], name: str, *, batch_size: int = 1000) -> Iterator[str]:
@@ -36,15 +36,13 @@ def segment(nlp, stream: Iterable[bytes], name: str, *, batch_size: int = 1000) 
 
 def segment_cli(
     input: str = typer.Argument(
-        ..., help="A UTF-8 text file, one document a line, or - for stdin."
+        ..., help="A UTF-8 text file, one document a line, or - for stdin.", callback=input_file
     ),
     model: str = typer.Option("zh_kexue_sm", "--model", "-m", help="Pipeline name or path."),
-    batch_size: int = typer.Option(1000, help="Lines per batch."),
+    batch_size: int = typer.Option(1000, min=1, help="Lines per batch."),
 ) -> None:
     """Print each line segmented, words separated by spaces (the SIGHAN scorer's format)."""
     import sys
-
-    from ..errors import DataFileError
 
     nlp = load_nlp(model)
     stream: BinaryIO = sys.stdin.buffer if input == "-" else open(input, "rb")
@@ -52,8 +50,6 @@ def segment_cli(
     try:
         for line in segment(nlp, stream, name, batch_size=batch_size):
             sys.stdout.write(line + "\n")
-    except DataFileError as err:
-        fail(err)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

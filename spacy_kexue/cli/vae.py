@@ -8,11 +8,10 @@ from pathlib import Path
 
 import typer
 
-from ._util import fail, load_nlp
+from ._util import command_group, fail, input_file, load_nlp, output_file
 
-vae_app = typer.Typer(
-    help="BN-VAE document vectors (kexue_vae): evaluate, sample, reconstruct, interpolate.",
-    no_args_is_help=True,
+vae_app = command_group(
+    "BN-VAE document vectors (kexue_vae): evaluate, sample, reconstruct, interpolate."
 )
 
 
@@ -32,9 +31,13 @@ def read_texts(path: str, limit: int = 0) -> list[str]:
     """The first ``limit`` texts (0: all) of a .txt (a line each) or .jsonl file."""
     from itertools import islice
 
+    from ..errors import DataFileError
     from ..readers import read_texts
 
-    return list(islice(read_texts(path), limit or None))
+    texts = list(islice(read_texts(path), limit or None))
+    if not texts:
+        raise DataFileError("holds no texts to evaluate on; give a non-empty file.", path=path)
+    return texts
 
 
 def evaluate(
@@ -61,26 +64,27 @@ def evaluate(
 @vae_app.command("evaluate")
 def evaluate_cli(
     models: list[str] = typer.Argument(..., help="Pipelines (names or paths) with kexue_vae."),
-    data: str = typer.Option(..., "--data", help="Texts: a .txt (a line each) or .jsonl file."),
-    limit: int = typer.Option(0, help="Use the first N texts (0: all)."),
-    iw_samples: int = typer.Option(100, help="Samples for the importance-weighted NLL."),
+    data: str = typer.Option(
+        ..., "--data", help="Texts: a .txt (a line each) or .jsonl file.", callback=input_file
+    ),
+    limit: int = typer.Option(0, min=0, help="Use the first N texts (0: all)."),
+    iw_samples: int = typer.Option(100, min=1, help="Samples for the importance-weighted NLL."),
     plot: Path | None = typer.Option(
         None,
         help="Also draw KL and active units over training (from each model's train_log.jsonl).",
+        callback=output_file,
     ),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the scores as JSON."),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="Write the scores as JSON.", callback=output_file
+    ),
 ) -> None:
     """NLL, perplexity, negative ELBO, reconstruction, KL, mutual information, active units."""
     import srsly
 
-    from ..errors import KexueError
     from ..vae.curves import plot_curves
 
-    try:
-        texts = read_texts(data, limit)
-        results, curves = evaluate(models, texts, iw_samples=iw_samples, curves=plot is not None)
-    except KexueError as err:
-        fail(err)
+    texts = read_texts(data, limit)
+    results, curves = evaluate(models, texts, iw_samples=iw_samples, curves=plot is not None)
     header = (
         f"{'model':<40} {'NLL':>8} {'PPL':>8} {'-ELBO':>8} {'rec':>8} {'KL':>7} {'MI':>6} {'AU':>4}"
     )
@@ -121,7 +125,7 @@ def sample_cli(
     n: int = typer.Option(5, "-n", min=1, help="How many texts."),
     max_length: int = typer.Option(60, min=1, help="Units per text at most."),
     temperature: float = typer.Option(1.0, min=0.0, help="0: greedy decoding."),
-    seed: int = typer.Option(0, help="Random seed."),
+    seed: int = typer.Option(0, min=0, help="Random seed."),
 ) -> None:
     """Texts decoded from codes drawn from the prior N(0, I)."""
     _, vae = load_vae(model)

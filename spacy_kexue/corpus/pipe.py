@@ -211,10 +211,7 @@ def run(
     start = time.perf_counter()
     input = str(input)
     output = str(output)
-    if format is None:
-        format = "spacy" if output.rstrip("/").endswith(".spacy") else "jsonl"
-    if format not in FORMATS:
-        raise PipeError(f"format must be one of {', '.join(FORMATS)}, got {format!r}.")
+    format = output_format(output, format)
     for name, value, least in (
         ("chunk_size", chunk_size, 1),
         ("batch_size", batch_size, 1),
@@ -314,6 +311,27 @@ def run(
     summary.rejected = dict(sorted(rejected.items()))
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def output_format(output: str, format: str | None = None) -> str:
+    """The format of ``output``: its suffix says it (``.jsonl``: JSON lines, ``.spacy``: a
+    folder of DocBin shards), and ``format``, when given, must agree; anything else is a
+    :class:`PipeError` saying what to do."""
+    if format is not None and format not in FORMATS:
+        raise PipeError(f"format must be one of {', '.join(FORMATS)}, got {format!r}.")
+    suffix = Path(output.rstrip("/\\")).suffix.lower()
+    implied = {f".{name}": name for name in FORMATS}.get(suffix)
+    if implied is None:
+        raise PipeError(
+            f"{output}: the output's name must end with .jsonl (JSON lines) or .spacy (a folder "
+            f"of DocBin shards), not {suffix or 'no suffix'!r}; the format follows the name."
+        )
+    if format is not None and format != implied:
+        raise PipeError(
+            f"{output}: --format {format} disagrees with the output's name ({suffix} is "
+            f"{implied}); rename the output or drop --format."
+        )
+    return implied
 
 
 def _check_backend(n_process: int, scheduler: str | None, cluster: str | None) -> int:

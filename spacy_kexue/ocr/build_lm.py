@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..errors import DataFileError
 from ..integrity import sha256_bytes
 
 __all__ = ["count_bigrams", "write_lm"]
@@ -41,6 +42,12 @@ def write_lm(counter, sources: list[dict], output: Path, *, min_count: int = 2, 
     (at most ``max_bigrams``), write it to ``output`` and its model card (``sources`` with their
     sha256, the sizes, ``min_count``, alpha) to OUTPUT.json. Returns the model."""
     lm = counter.build().prune(min_count, max_bigrams=max_bigrams)
+    if lm.n_bigrams == 0:
+        raise DataFileError(
+            f"no character bigram of the recogniser's characters is seen {min_count} times or "
+            "more: the corpus is empty or too small. Give more text (or a lower --min-count).",
+            path=", ".join(src["file"] for src in sources) or None,
+        )
     lm.to_disk(output)
     card = {
         "sources": [

@@ -60,6 +60,11 @@ def convert(input_path: str | Path, output_path: str | Path, nlp, *, limit: int 
     from spacy.tokens import DocBin
 
     texts_labels = list(islice(read_labelled(input_path), limit or None))
+    if not texts_labels:
+        raise DataFileError(
+            'holds no labelled records; give a JSONL file of {"text": ..., "label": 0|1} lines.',
+            path=input_path,
+        )
     docbin = DocBin(store_user_data=False)
     docs = nlp.tokenizer.pipe(text for text, _ in texts_labels)
     for doc, (_, label) in zip(docs, texts_labels, strict=True):

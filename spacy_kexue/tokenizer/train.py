@@ -1,6 +1,6 @@
 """Train the segmenter's char tagger from a word-frequency dictionary and raw text.
 
-The recipe (configs/segmenter.cfg sets every number):
+The recipe (spacy_kexue/tokenizer/segmenter.cfg, linked from configs/, sets every number):
 
 1. Load the dictionary and adapt it to the target standard by length and POS rules
    (``[dictionary]``; the defaults were chosen on the dev set, see the README).

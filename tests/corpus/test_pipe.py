@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spacy_kexue.cli import app
-from spacy_kexue.corpus import CheckpointError, WorkerDiedError, run
+from spacy_kexue.corpus import CheckpointError, PipeError, WorkerDiedError, run
 
 from .conftest import COMPONENTS
 
@@ -146,7 +146,6 @@ def test_pipeline_error_rejects_the_record_only(tmp_path, fussy_model):
 
 
 def test_bad_settings(tmp_path, blank_model):
-    from spacy_kexue.corpus import PipeError
 
     src = write_txt(tmp_path / "in.txt")
     with pytest.raises(PipeError, match="chunk_size must be >= 1"):
@@ -156,6 +155,37 @@ def test_bad_settings(tmp_path, blank_model):
     with pytest.raises(PipeError, match="pipeline failed.*cannot disable no_such_pipe"):
         run(src, tmp_path / "out.jsonl", model=blank_model, disable=["no_such_pipe"])
     assert not (tmp_path / "out.jsonl.parts").exists()  # nothing finished: nothing kept
+
+
+@pytest.mark.parametrize(
+    "name, format, message",
+    [
+        ("out.xml", None, r"must end with \.jsonl .* or \.spacy .*not '\.xml'"),
+        ("out", None, r"not 'no suffix'"),
+        ("out.json", "jsonl", r"not '\.json'"),
+        (
+            "out.spacy",
+            "jsonl",
+            r"--format jsonl disagrees with the output's name \(\.spacy is spacy\)",
+        ),
+        ("out.jsonl", "spacy", r"--format spacy disagrees"),
+    ],
+)
+def test_the_output_name_sets_the_format(tmp_path, blank_model, name, format, message):
+    src = write_txt(tmp_path / "in.txt")
+    with pytest.raises(PipeError, match=message):
+        run(src, tmp_path / name, model=blank_model, format=format)
+    assert list(tmp_path.iterdir()) == [src]  # nothing written
+
+
+def test_format_agreeing_with_the_name_is_accepted(tmp_path, blank_model):
+    from spacy_kexue.corpus.pipe import output_format
+
+    assert output_format("a/out.JSONL") == "jsonl"
+    assert output_format("a/out.spacy/", "spacy") == "spacy"
+    src = write_txt(tmp_path / "in.txt")
+    run(src, tmp_path / "out.jsonl", model=blank_model, format="jsonl")
+    assert (tmp_path / "out.jsonl").exists()
 
 
 def test_existing_output_refused(tmp_path, blank_model):

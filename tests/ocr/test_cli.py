@@ -111,7 +111,7 @@ def test_build_lm_writes_model_and_card(tmp_path):
     card = json.loads((tmp_path / "lm.npz.json").read_text("utf-8"))
     assert card["sources"][0]["name"] == "corpus.txt" and len(card["sources"][0]["sha256"]) == 64
     missing = runner.invoke(app, ["ocr", "build-lm", str(out), str(tmp_path / "nope.txt")])
-    assert missing.exit_code == 1 and "nope.txt" in missing.stderr
+    assert missing.exit_code == 2 and "nope.txt: no such file" in missing.stderr  # usage error
 
 
 def test_train_refuses_unknown_and_reserved_families(tmp_path):

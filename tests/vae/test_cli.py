@@ -64,7 +64,7 @@ def test_evaluate_limit_and_bad_data(models, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "s.json").read_text())[str(models["vae"])]["docs"] == 2
     result = invoke("vae", "evaluate", models["vae"], "--data", tmp_path / "missing.txt")
-    assert result.exit_code == 1 and "does not exist" in result.output
+    assert result.exit_code == 2 and "missing.txt: no such file" in result.output  # usage error
 
 
 def test_sample_reconstruct_interpolate(models):
