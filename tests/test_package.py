@@ -141,8 +141,11 @@ def test_readme_main_command_runs(repo_root):
     readme = (repo_root / "README.md").read_text(encoding="utf8")
     block = re.search(r"<!-- main-command -->\s*```bash\n(.*?)\n```", readme, re.S)
     assert block, "no main-command block in README.md"
-    install, sep, job = block.group(1).partition(" && ")
-    assert install.startswith("pip install") and sep
+    *install, job = block.group(1).split(" && ")
+    assert install and all(
+        step.startswith(("pip install", "python -m pip install")) for step in install
+    )
+    assert "kexue" in job
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
     proc = subprocess.run(
         job, shell=True, capture_output=True, text=True, timeout=300, env=env, cwd=repo_root

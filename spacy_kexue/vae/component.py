@@ -55,6 +55,33 @@ def vae_similarity(doc: Doc, other: Doc) -> float:
     return float(a @ b / norm) if norm > 0 else 0.0
 
 
+def _hook_vector(doc: Doc) -> np.ndarray:
+    return doc._.get(VECTOR_ATTR)
+
+
+def _hook_has_vector(doc: Doc) -> bool:
+    return doc._.get(VECTOR_ATTR) is not None
+
+
+def _hook_similarity(doc: Doc, other) -> float:
+    if not isinstance(other, Doc):
+        raise ValueError(
+            f"doc.similarity compares the kexue_vae vectors of two Docs, not a Doc and a "
+            f"{type(other).__name__}; use doc.similarity(other_doc) or doc._.vae_similarity."
+        )
+    return vae_similarity(doc, other)
+
+
+#: spaCy's own ``doc.vector``, ``doc.has_vector`` and ``doc.similarity`` read the VAE vector
+#: (``Doc.user_hooks``; spaCy does not serialize hooks, so a Doc read back from bytes, or from
+#: an ``n_process > 1`` worker, keeps ``doc._.vae_vector`` and ``doc._.vae_similarity`` only).
+USER_HOOKS = {
+    "vector": _hook_vector,
+    "has_vector": _hook_has_vector,
+    "similarity": _hook_similarity,
+}
+
+
 if not Doc.has_extension(VECTOR_ATTR):
     Doc.set_extension(VECTOR_ATTR, default=None)
 if not Doc.has_extension(SIMILARITY_ATTR):
@@ -89,6 +116,7 @@ class KexueVAE(ChecksummedPipe, TrainablePipe):
     def set_annotations(self, docs: Iterable[Doc], vectors: np.ndarray) -> None:
         for doc, vector in zip(docs, vectors, strict=True):
             doc._.set(VECTOR_ATTR, np.asarray(vector, dtype=np.float32))
+            doc.user_hooks.update(USER_HOOKS)
 
     def _elbo_terms(self, docs: list[Doc], train: bool):
         import torch

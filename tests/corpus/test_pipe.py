@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from spacy_kexue.cli import app
 from spacy_kexue.corpus import CheckpointError, PipeError, WorkerDiedError, run
+from tests.conftest import skip_missing_fonts
 
 from .conftest import COMPONENTS
 
@@ -427,7 +428,7 @@ def test_directory_of_images(tmp_path, blank_model):
 
     fonts = find_fonts()
     if not fonts:
-        pytest.skip("no allowed font installed")
+        skip_missing_fonts()
     folder = tmp_path / "scans"
     folder.mkdir()
     lines = ["中国人", "我们的"]

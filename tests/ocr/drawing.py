@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import skip_missing_fonts
+
 Image = pytest.importorskip("PIL.Image")
 ImageDraw = pytest.importorskip("PIL.ImageDraw")
 ImageFont = pytest.importorskip("PIL.ImageFont")
@@ -77,7 +79,7 @@ def get_font(key: str, size: int):
     if (key, size) not in _fonts:
         path, index, family = FONT_FILES[key]
         if not Path(path).exists():
-            pytest.skip(f"font file {path} not installed")
+            skip_missing_fonts(f"font file {path} not installed")
         font = ImageFont.truetype(path, size, index=index)
         name = font.getname()[0]
         assert name == family and not name.startswith(RESERVED), name

@@ -18,6 +18,7 @@ import pytest
 
 from spacy_kexue.saliency import render_saliency
 from spacy_kexue.saliency.render import MAX_ALPHA, NEGATIVE_RGB, POSITIVE_RGB
+from tests.conftest import CHROMIUM_PACKAGE, skip_missing_system
 from tests.saliency.conftest import blank_zh, words_doc
 
 PAYLOAD = "<script>document.body.appendChild(document.createElement('x-pwned'))</script>"
@@ -39,7 +40,9 @@ def chromium() -> str:
     if path is None:
         if os.environ.get("KEXUE_REQUIRE_CHROMIUM") == "1":
             pytest.fail("KEXUE_REQUIRE_CHROMIUM=1 but chromium is not on PATH")
-        pytest.skip("chromium is not installed (set KEXUE_REQUIRE_CHROMIUM=1 to require it)")
+        skip_missing_system(
+            CHROMIUM_PACKAGE, "chromium is not on PATH (KEXUE_REQUIRE_CHROMIUM=1 requires it)"
+        )
     return path
 
 

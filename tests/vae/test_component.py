@@ -81,6 +81,29 @@ def test_vectors_and_similarity(trained):
         docs[0]._.vae_similarity(trained.make_doc("好"))
 
 
+def test_spacy_vector_and_similarity_read_the_vae_vector(trained):
+    import warnings
+
+    docs = list(trained.pipe(TEXTS))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no W007/W008: the pipeline has a document vector
+        for doc in docs:
+            assert doc.has_vector
+            np.testing.assert_array_equal(doc.vector, doc._.vae_vector)
+        assert docs[0].similarity(docs[2]) == pytest.approx(docs[0]._.vae_similarity(docs[2]))
+        assert docs[0].similarity(docs[0]) == pytest.approx(1.0)
+        assert docs[0].vector_norm == pytest.approx(float(np.linalg.norm(docs[0]._.vae_vector)))
+    with pytest.raises(ValueError, match="two Docs"):
+        docs[0].similarity(docs[1][0])
+    with pytest.raises(ValueError, match="kexue_vae"):
+        docs[0].similarity(trained.make_doc("好"))
+    back = pickle.loads(pickle.dumps(docs[0]))
+    assert back.similarity(docs[2]) == pytest.approx(docs[0].similarity(docs[2]))
+    # Doc.to_bytes does not keep user_hooks: the extension still works there
+    restored = Doc(trained.vocab).from_bytes(docs[0].to_bytes())
+    assert restored._.vae_similarity(docs[2]) == pytest.approx(docs[0].similarity(docs[2]))
+
+
 def test_a_doc_gets_the_same_vector_alone_as_in_a_batch(trained):
     batch = list(trained.pipe(TEXTS, batch_size=8))
     for text, doc in zip(TEXTS, batch, strict=True):
