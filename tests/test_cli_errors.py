@@ -380,3 +380,10 @@ def test_describe_each_kind_of_error(tmp_path):
     assert "pip install 'spacy-kexue[ocr]'" in hint
     assert "this is a bug" in describe(KeyError("boom"))
     assert one_line("a\n  b\n\nc") == "a b c"
+
+
+@pytest.mark.parametrize("command", ["read", "evaluate"])
+def test_help_shows_brackets_as_written(command):
+    """Help is plain text: rich markup used to swallow "[reader]"."""
+    result = runner.invoke(app, ["ocr", command, "--help"])
+    assert result.exit_code == 0 and "A config with a [reader] block" in result.output

@@ -134,17 +134,24 @@ def ocr_reader(
     return OCRReader.from_disk(model, **overrides)
 
 
+# the reader's options, shared by read and evaluate
+READER_MODEL = typer.Option(
+    None, help="An OCR reader folder (default: the shipped).", callback=input_folder
+)
+NO_LM = typer.Option(False, "--no-lm", help="Skip the language-model correction.")
+LM_WEIGHT = typer.Option(None, min=0.0, help="Weight of the language model.")
+READER_CONFIG = typer.Option(
+    None, help="A config with a [reader] block (configs/ocr.cfg).", callback=input_file
+)
+
+
 @ocr_app.command("read")
 def read_cli(
     images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, TIFF, BMP, ...)."),
-    model: Path | None = typer.Option(
-        None, help="An OCR reader folder (default: the shipped).", callback=input_folder
-    ),
-    no_lm: bool = typer.Option(False, "--no-lm", help="Skip the language-model correction."),
-    lm_weight: float | None = typer.Option(None, min=0.0, help="Weight of the language model."),
-    config: Path | None = typer.Option(
-        None, help="A config with a [reader] block (configs/ocr.cfg).", callback=input_file
-    ),
+    model: Path | None = READER_MODEL,
+    no_lm: bool = NO_LM,
+    lm_weight: float | None = LM_WEIGHT,
+    config: Path | None = READER_CONFIG,
     show: Path | None = typer.Option(
         None,
         help="Draw line (blue) and token (red) boxes over the image into this PNG file "
@@ -190,14 +197,10 @@ def evaluate_cli(
     folder: Path = typer.Argument(
         ..., help="A folder with images and labels.jsonl.", callback=input_folder
     ),
-    model: Path | None = typer.Option(
-        None, help="An OCR reader folder (default: the shipped).", callback=input_folder
-    ),
-    no_lm: bool = typer.Option(False, "--no-lm", help="Skip the language-model correction."),
-    lm_weight: float | None = typer.Option(None, min=0.0, help="Weight of the language model."),
-    config: Path | None = typer.Option(
-        None, help="A config with a [reader] block (configs/ocr.cfg).", callback=input_file
-    ),
+    model: Path | None = READER_MODEL,
+    no_lm: bool = NO_LM,
+    lm_weight: float | None = LM_WEIGHT,
+    config: Path | None = READER_CONFIG,
     limit: int = typer.Option(0, min=0, help="Evaluate the first N images only (0: all)."),
     output: Path | None = typer.Option(
         None, help="Write the scores and every reading as JSON.", callback=output_file
