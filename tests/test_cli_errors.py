@@ -27,7 +27,8 @@ from spacy_kexue.errors import DataFileError
 runner = CliRunner()
 
 #: command -> (a command line that works, {parameter: role}); "{d}" is the test's folder.
-#: Roles: "input" (a file that is read), "input_nonempty" (empty is an error too), "folder_in",
+#: Roles: "corpus" (kexue pipe's input: bad records in it are rejected, so only a missing one
+#: is an error), "input" (a file that is read), "input_nonempty" (empty is an error too), "folder_in",
 #: "output" (a file written), "output_folder", "model", "override", and for numbers "number"
 #: (negative and zero are refused) or "number_zero_ok" (0 has a documented meaning).
 COMMANDS: dict[str, tuple[list[str], dict[str, str]]] = {
@@ -39,7 +40,7 @@ COMMANDS: dict[str, tuple[list[str], dict[str, str]]] = {
     "pipe": (
         ["{d}/good.txt", "{d}/out.jsonl"],
         {
-            "input": "input",
+            "input": "corpus",
             "output": "output",
             "--model": "model",
             "--batch-size": "number",
@@ -226,7 +227,9 @@ def _cases():
     for name, (_, roles) in sorted(COMMANDS.items()):
         for param, role in roles.items():
             values: list[tuple[str, str]] = []
-            if role in ("input", "input_nonempty"):
+            if role == "corpus":  # bad records are rejected, not errors (exit 2, rejects file)
+                values.append(("missing", "{d}/missing.txt"))
+            elif role in ("input", "input_nonempty"):
                 values += [
                     ("missing", "{d}/missing.txt"),
                     ("binary", "{d}/binary.txt"),
@@ -253,9 +256,10 @@ def _cases():
                 yield pytest.param(name, param, value, id=f"{name}:{param}:{kind}")
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    d = tmp_path_factory.mktemp("bad")
+@pytest.fixture
+def folder(tmp_path):
+    """A fresh folder for each case, so that no case sees another's outputs."""
+    d = tmp_path
     (d / "good.txt").write_text("我爱北京天安门\n这家酒店很好\n", encoding="utf-8")
     (d / "good.jsonl").write_text(
         json.dumps({"text": "质量很好", "label": 1}, ensure_ascii=False) + "\n", encoding="utf-8"
