@@ -102,6 +102,24 @@ def test_default_pipeline_is_installed_and_loads():
     assert nlp(text).text == text
 
 
+def test_default_pipeline_splits_sentences():
+    """doc.sents works (a sentencizer leads the pipeline); it changes no other annotation."""
+    nlp = spacy.load("zh_kexue_sm")
+    assert nlp.pipe_names[0] == "sentencizer"
+    text = "这家酒店服务很好。就是隔音太差！下次还来吗？会的"
+    doc = nlp(text)
+    assert [s.text for s in doc.sents] == [
+        "这家酒店服务很好。",
+        "就是隔音太差！",
+        "下次还来吗？",
+        "会的",
+    ]
+    with nlp.select_pipes(disable=["sentencizer"]):
+        plain = nlp(text)
+    assert [t.text for t in plain] == [t.text for t in doc] and plain.cats == doc.cats
+    assert [t._.saliency for t in plain] == [t._.saliency for t in doc]
+
+
 def test_ci_runs_the_readme_test_command(repo_root):
     readme = (repo_root / "README.md").read_text(encoding="utf8")
     ci = (repo_root / ".ci" / "run").read_text(encoding="utf8")

@@ -136,7 +136,7 @@ def test_smoke_workflow_trains_assembles_evaluates_and_packages(tmp_path, data_d
     training = tmp_path / "training" / "smoke"
 
     nlp = spacy.load(training / "zh_kexue_sm")
-    assert nlp.pipe_names == ["textcat", "saliency", "vae"]
+    assert nlp.pipe_names == ["sentencizer", "textcat", "saliency", "vae"]
     doc = nlp("这家酒店服务很好，早餐也丰富")
     assert doc.text == "这家酒店服务很好，早餐也丰富"
     assert set(doc.cats) == {"POSITIVE", "NEGATIVE"}
