@@ -38,7 +38,7 @@ EXTRAS = {
     "matplotlib": ("matplotlib", "ocr"),
     "dask": ("dask[distributed]", "cluster"),
     "distributed": ("dask[distributed]", "cluster"),
-    "snownlp": ("snownlp", "bench"),
+    "snownlp": ("snownlp", "train"),
     "thulac": ("thulac", "bench"),
     "sklearn": ("scikit-learn", "bench"),
 }
