@@ -50,7 +50,7 @@ def output_file(value: Path | str | None) -> Path | str | None:
     path = Path(value)
     if path.is_dir():
         raise typer.BadParameter(f"{value} is a folder; give a file name.")
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent  # "." for a bare file name
     if not folder.is_dir():
         raise typer.BadParameter(f"{value}: the folder {folder} does not exist; create it first.")
     if not os.access(folder, os.W_OK):
@@ -74,10 +74,8 @@ def input_folder(value: Path | str | None) -> Path | str | None:
 
 
 def _nearest_folder(path: Path) -> Path:
-    for folder in [path, *path.parents]:
-        if folder.exists():
-            return folder
-    return Path(".")
+    """``path`` or its nearest ancestor that exists (a relative path ends at ".")."""
+    return next((f for f in [path, *path.parents] if f.exists()), Path("."))
 
 
 def output_path(value: Path | str | None) -> Path | str | None:
