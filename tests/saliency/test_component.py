@@ -69,7 +69,7 @@ def test_defaults(trained):
         "method": "states",
         "state": "decision",
         "direction": "both",
-        "formula": "distance",
+        "formula": "projection",
         "keep_states": False,
     }
     assert saliency.cfg == DEFAULTS
@@ -520,7 +520,7 @@ def test_occlusion_differs_from_states(trained):
 
 # --- serialization ------------------------------------------------------------------------------
 
-SETTINGS = {"state": "pooled", "direction": "forward", "formula": "projection"}
+SETTINGS = {"state": "pooled", "direction": "forward", "formula": "distance"}
 
 
 def blank_copy(nlp):
@@ -586,13 +586,13 @@ def test_config_overrides_at_load_win(trained, tmp_path):
 
 def test_a_change_made_with_configure_is_saved(trained, tmp_path):
     nlp = with_saliency(trained("char_lstm"))
-    nlp.get_pipe(SALIENCY).configure(formula="projection", state="lstm")
+    nlp.get_pipe(SALIENCY).configure(formula="distance", state="lstm")
     nlp.to_disk(tmp_path / "pipeline")
     loaded = spacy.load(tmp_path / "pipeline")
-    assert loaded.get_pipe(SALIENCY).cfg == {**DEFAULTS, "formula": "projection", "state": "lstm"}
+    assert loaded.get_pipe(SALIENCY).cfg == {**DEFAULTS, "formula": "distance", "state": "lstm"}
     override = {"components": {SALIENCY: {"state": "pooled"}}}
     loaded = spacy.load(tmp_path / "pipeline", config=override)
-    assert loaded.get_pipe(SALIENCY).cfg == {**DEFAULTS, "formula": "projection", "state": "pooled"}
+    assert loaded.get_pipe(SALIENCY).cfg == {**DEFAULTS, "formula": "distance", "state": "pooled"}
 
 
 def test_settings_saved_without_made_with_load_and_yield_to_overrides(trained, tmp_path):
