@@ -1,6 +1,8 @@
 """Small helpers shared by the torch-backed parts (this module imports torch lazily).
 
 - :func:`install_fork_hook`: forked children run torch with one thread.
+- :func:`inference_threads`, :func:`length_groups`: how the components run their nets at
+  inference: on one intra-op thread, over rows grouped by length.
 - :func:`serialize_module` / :func:`deserialize_module`: a module's state dict as safetensors
   bytes (no pickle: loading a stranger's model cannot run code), floats optionally stored as
   float16. They plug into thinc's ``PyTorchWrapper_v3`` (``serialize_model`` /
@@ -10,7 +12,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import numpy as np
 
 _FORK_HOOK_INSTALLED = False
 
@@ -29,6 +35,35 @@ def install_fork_hook() -> None:
     if not _FORK_HOOK_INSTALLED:
         os.register_at_fork(after_in_child=_use_one_thread_after_fork)
         _FORK_HOOK_INSTALLED = True
+
+
+@contextmanager
+def inference_threads() -> Iterator[None]:
+    """Run torch on one intra-op thread inside the block, then restore the caller's setting.
+
+    The components' nets are chains of small matrix products (an LSTM step over a few dozen
+    rows): a second thread gains little on an idle machine and stalls each step when the
+    other core is busy (measured: 0.69 ms a doc on one thread against 2.05 ms on two with a
+    CPU-bound process beside it). Throughput across cores comes from ``nlp.pipe(n_process=N)``,
+    as for spaCy's own CPU models."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if previous != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if previous != 1:
+            torch.set_num_threads(previous)
+
+
+def length_groups(lengths: np.ndarray, size: int = 64) -> list[np.ndarray]:
+    """Row indices in groups of at most ``size``, by increasing length: a group padded to its
+    own longest row wastes little on padding (a batch padded to its longest row of 150
+    characters, with 70 on average, spends half its LSTM steps on padding)."""
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    return [order[start : start + size] for start in range(0, len(order), size)]
 
 
 def serialize_module(module: Any, *, half: bool = False) -> bytes:

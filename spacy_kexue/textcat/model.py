@@ -32,7 +32,7 @@ from spacy.util import registry
 from thinc.api import Model, Softmax_v2, chain
 from thinc.types import Floats2d
 
-from .featurize import UNITS, build_vocab, featurize
+from .featurize import UNITS, Batch, build_vocab, featurize
 
 
 def _build_encoder(net_factory: Callable[[], Any], unit: str, max_length: int, n_vocab: int):
@@ -57,6 +57,8 @@ def _build_encoder(net_factory: Callable[[], Any], unit: str, max_length: int, n
 def _encoder_forward(model: Model, docs: Sequence[Doc], is_train: bool):
     attrs = model.attrs
     batch = featurize(docs, attrs["vocab"], attrs["unit"], attrs["max_length"])
+    if not is_train:
+        return _predict_features(model, batch), lambda d_features: []
     features, backprop = model.layers[0]((batch.ids, batch.lengths), is_train)
 
     def backprop_docs(d_features: Floats2d) -> list:
@@ -64,6 +66,19 @@ def _encoder_forward(model: Model, docs: Sequence[Doc], is_train: bool):
         return []
 
     return features, backprop_docs
+
+
+def _predict_features(model: Model, batch: Batch) -> Floats2d:
+    """The encoder's features at inference: rows grouped by length (each group padded to its
+    own longest row), on one torch thread."""
+    from ..torch_util import inference_threads, length_groups
+
+    features = model.ops.alloc2f(len(batch.lengths), model.get_dim("nO"))
+    with inference_threads():
+        for rows in length_groups(batch.lengths):
+            width = max(1, int(batch.lengths[rows].max()))
+            features[rows] = model.layers[0].predict((batch.ids[rows, :width], batch.lengths[rows]))
+    return features
 
 
 def _encoder_init(model: Model, X: Sequence[Doc] | None = None, Y: Any = None) -> None:

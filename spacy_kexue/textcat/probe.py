@@ -49,6 +49,8 @@ def predict_with_states(
     L if none)."""
     import torch
 
+    from ..torch_util import inference_threads, length_groups
+
     encoder = get_encoder(model)
     net = _torch_net(encoder)
     if not hasattr(net, "encode"):
@@ -56,21 +58,26 @@ def predict_with_states(
     attrs = encoder.attrs
     batch = featurize(docs, attrs["vocab"], attrs["unit"], attrs["max_length"])
     net.eval()
-    with torch.inference_mode():
-        features, forward, backward = net.encode(
-            torch.from_numpy(batch.ids), torch.from_numpy(batch.lengths)
-        )
-    probs = model.get_ref("output").predict(features.numpy())
-    forward = forward.numpy()
-    backward = backward.numpy() if backward is not None else None
-    states = []
-    for i, doc in enumerate(docs):
-        length = batch.lengths[i]
-        doc_states = {"forward": forward[i, :length].copy(), "token_steps": batch.token_steps[i]}
-        if backward is not None:
-            doc_states["backward"] = backward[i, :length].copy()
-            doc_states["next_steps"] = batch.next_steps(i, len(doc))
-        states.append(doc_states)
+    features = np.zeros((len(docs), net.n_out), dtype=np.float32)
+    states: list[dict[str, np.ndarray]] = [{} for _ in docs]
+    with inference_threads(), torch.inference_mode():
+        for rows in length_groups(batch.lengths):
+            width = max(1, int(batch.lengths[rows].max()))
+            group_features, forward, backward = net.encode(
+                torch.from_numpy(batch.ids[rows, :width]), torch.from_numpy(batch.lengths[rows])
+            )
+            features[rows] = group_features.numpy()
+            forward = forward.numpy()
+            backward = backward.numpy() if backward is not None else None
+            for row, i in enumerate(rows.tolist()):
+                length = batch.lengths[i]
+                doc_states = {"forward": forward[row, :length].copy()}
+                doc_states["token_steps"] = batch.token_steps[i]
+                if backward is not None:
+                    doc_states["backward"] = backward[row, :length].copy()
+                    doc_states["next_steps"] = batch.next_steps(i, len(docs[i]))
+                states[i] = doc_states
+    probs = model.get_ref("output").predict(features)
     return probs, states
 
 
@@ -117,9 +124,11 @@ def predict_deletions(
 def _predict_batch(model: Model, encoder: Model, batch) -> np.ndarray:
     import torch
 
+    from ..torch_util import inference_threads
+
     net = _torch_net(encoder)
     net.eval()
-    with torch.inference_mode():
+    with inference_threads(), torch.inference_mode():
         features = net(torch.from_numpy(batch.ids), torch.from_numpy(batch.lengths))
     return np.asarray(model.get_ref("output").predict(features.numpy()))
 

@@ -7,14 +7,14 @@ the transitions BM BE MM ME EB ES SB SS (METHODS.md section 1).
 
 Because the legal transitions have that shape, the best predecessor of B and S is always the
 better of (E, S), and the best predecessor of M and E the better of (B, M): one Viterbi step is
-two maxima over the batch, and a back-pointer is two booleans per sequence. The loop runs over
-time steps only; every step and every back-trace step is a numpy operation over the whole batch.
+two maxima, and a back-pointer is two booleans. The loop is compiled (``_loops.pyx``) and runs one
+row at a time, so a short text costs microseconds and a row's result never depends on its batch.
 
 User dictionary: :class:`UserDictionary` finds listed words in a text (longest match, left to
 right, non-overlapping), :func:`spans_mask` / :func:`force_words_mask` turn the matches into the
 ``allowed`` mask of hard constraints that makes each match come out as exactly one word.
 
-numpy only; nothing here imports torch.
+numpy and the compiled ``_loops``; nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import DataFileError
+from ._loops import viterbi_rows
 
 __all__ = [
     "B",
@@ -51,25 +52,10 @@ TAGS = "BMES"
 PAD = -1
 """Tag value of padding positions (``t >= length``) in :func:`viterbi`'s ``int8`` output."""
 
-# Scores are clipped to [-_LIMIT, _LIMIT] (NaN and -inf become -_LIMIT) so that every legal
-# sequence has a finite score: only the ``allowed`` mask can make a sequence impossible.
-_LIMIT = 1e9
-
 # Rows: tag; entries: tags allowed at that position under the constraint.
 _ONLY = np.eye(4, dtype=bool)
 _ENDS_WORD = np.array([False, False, True, True])  # E or S
 _STARTS_WORD = np.array([True, False, False, True])  # B or S
-
-# Viterbi internals: tag order B S M E, and the back-trace table: index
-# 4 * tag + 2 * (M beats B) + (E beats S) -> 4 * predecessor tag.
-_INTERNAL = np.array([B, S, M, E])
-_PREV4 = np.zeros(16, dtype=np.uint8)
-for _tag in range(4):
-    for _code in range(4):
-        if _tag in (M, E):
-            _PREV4[4 * _tag + _code] = 4 * (M if _code & 2 else B)
-        else:
-            _PREV4[4 * _tag + _code] = 4 * (E if _code & 1 else S)
 
 
 def viterbi(
@@ -110,60 +96,8 @@ def viterbi(
             raise ValueError(f"allowed must have shape {scores.shape}, got {allowed.shape}")
 
     tags = np.full((n, t_max), PAD, dtype=np.int8)
-    steps = int(lengths.max()) if n else 0
-    if steps == 0:
-        return tags
-
-    # Emissions as (time, tag, batch) in the internal tag order B S M E: rows 0-1 (B, S) follow
-    # the best of E/S, rows 2-3 (M, E) the best of B/M, and both maxima pair row k with row k+2.
-    emit = np.empty((steps, 4, n))
-    emit[...] = scores[:, :steps].transpose(1, 2, 0)[:, _INTERNAL]
-    np.fmax(emit, -_LIMIT, out=emit)  # NaN and -inf become -_LIMIT
-    np.minimum(emit, _LIMIT, out=emit)
-    if allowed is not None:
-        emit[~allowed[:, :steps].transpose(1, 2, 0)[:, _INTERNAL]] = -np.inf
-
-    # Forward pass. delta[t, k, i]: best score of a legal prefix of row i ending in tag k at t.
-    delta = np.empty((steps, 4, n))
-    delta[0, :2] = emit[0, :2]
-    delta[0, 2:] = -np.inf  # a sequence starts with B or S
-    # better[t, 0, i]: M beats B as predecessor of M/E at t; better[t, 1, i]: E beats S as
-    # predecessor of B/S at t.
-    better = np.zeros((steps, 2, n), dtype=bool)
-    for t in range(1, steps):
-        prev = delta[t - 1]
-        np.greater(prev[2:], prev[:2], out=better[t])
-        best = np.maximum(prev[:2], prev[2:])  # [best of B/M, best of E/S]
-        np.add(emit[t].reshape(2, 2, n), best[::-1, None, :], out=delta[t].reshape(2, 2, n))
-
-    last = lengths - 1
-    live = lengths > 0
-    final = delta[np.maximum(last, 0), :, np.arange(n)]  # (n, 4), internal order B S M E
-    end_tag = np.where(final[:, 3] > final[:, 1], E, S).astype(np.uint8)
-    end_score = np.maximum(final[:, 1], final[:, 3])
-
-    # Back-trace, all rows at once, on state 4 * tag + 2 * better_M + better_E; each row joins
-    # at its own last position.
-    code = (better[:, 0] * np.uint8(2) + better[:, 1]).astype(np.uint8)  # (steps, n)
-    state = np.zeros((steps, n), dtype=np.uint8)
-    order = np.argsort(last, kind="stable")
-    joins = np.searchsorted(last[order], np.arange(steps + 1))
-    cur = np.zeros(n, dtype=np.uint8)
-    for t in range(steps - 1, -1, -1):
-        rows = order[joins[t] : joins[t + 1]]
-        if len(rows):
-            cur[rows] = end_tag[rows] * 4
-        state[t] = cur
-        if t:
-            cur = _PREV4[cur + code[t]]
-    tags[:, :steps] = (state // 4).T
-    tags[np.arange(t_max) > last[:, None]] = PAD
-
-    infeasible = live & ~np.isfinite(end_score)
-    if infeasible.any():
-        # Only the mask can do this (scores are finite): decode those rows unconstrained.
-        redo = np.flatnonzero(infeasible)
-        tags[redo] = viterbi(scores[redo], lengths[redo])
+    mask = None if allowed is None else np.ascontiguousarray(allowed).view(np.uint8)
+    viterbi_rows(np.ascontiguousarray(scores, dtype=np.float64), lengths, mask, tags)
     return tags
 
 

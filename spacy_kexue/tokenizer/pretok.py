@@ -284,6 +284,11 @@ def is_attached(char: str) -> bool:
     return _attached_regex().fullmatch(char) is not None
 
 
+def has_attached(text: str) -> bool:
+    """Whether any character after the first of ``text`` attaches to the one before it."""
+    return _attached_regex().search(text, 1) is not None
+
+
 def attached_positions(text: str, start: int = 0, end: int | None = None) -> list[int]:
     """Positions ``p`` in ``(start, end)`` where ``text[p]`` attaches to ``text[p - 1]``.
 

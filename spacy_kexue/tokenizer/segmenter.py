@@ -39,8 +39,9 @@ from ..integrity import (
 from ..readers import decode_line
 from ..text import check_text
 from ..torch_util import check_state_dict, install_fork_hook
+from ._loops import segment_piece
 from .decode import B, S, UserDictionary, boundaries, force_words_mask, viterbi
-from .pretok import attached_positions, is_attached, split_runs
+from .pretok import attached_positions, has_attached, is_attached, split_runs
 from .pseudo_sentences import tag_lengths
 from .unigram import UnigramSegmenter
 
@@ -84,6 +85,13 @@ class CharTable:
     def __len__(self) -> int:
         return len(self.chars) + 2
 
+    def ids(self, text: str) -> np.ndarray:
+        """The ids of ``text``'s characters, an int64 array of ``len(text)``."""
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        return np.where(
+            codes < len(self.table), self.table[np.minimum(codes, len(self.table) - 1)], 1
+        )
+
     def encode(self, pieces: list[str]) -> np.ndarray:
         """A (len(pieces), max_len) int64 array of ids, zero-padded."""
         lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
@@ -124,6 +132,22 @@ class KexueSegmenter(DummyTokenizer):
         self.chars = CharTable([])
         self.model_cfg: dict[str, Any] = {}
         self.tagger = None  # the bare torch module, built from model_cfg
+
+    @property
+    def tagger(self) -> Any:
+        """The char tagger, a torch module (None before weights are loaded). Inference of a CNN
+        tagger runs on a numpy copy of its weights (:mod:`.kernels`), made when the tagger is
+        set: after changing its weights in place, set it again (``seg.tagger = seg.tagger``)."""
+        return self._tagger
+
+    @tagger.setter
+    def tagger(self, module: Any) -> None:
+        self._tagger = module
+        self._kernel = None
+        if module is not None and type(module).__name__ == "CNNTagger":
+            from .kernels import NumpyCNNTagger
+
+            self._kernel = NumpyCNNTagger.from_module(module)
 
     @property
     def max_chunk(self) -> int:
@@ -271,6 +295,8 @@ class KexueSegmenter(DummyTokenizer):
             return result
         if self.tagger is None and self.lexicon is None:
             raise SegmenterNotInitializedError()
+        if self._kernel is not None and not len(self.user_words):
+            todo = self._segment_unconstrained(pieces, todo, result)
 
         todo.sort(key=lambda i: len(pieces[i]))
         start = 0
@@ -294,11 +320,48 @@ class KexueSegmenter(DummyTokenizer):
             start = end
         return result
 
+    def _segment_unconstrained(
+        self, pieces: list[str], todo: list[int], result: list[list[str]]
+    ) -> list[int]:
+        """The common case, one piece at a time in compiled code: a CNN tagger, no user words
+        and no combining mark in the piece (:func:`._loops.segment_piece`: the same words as the
+        batched path below). Fills ``result`` and returns the pieces left to that path."""
+        lexicon = self.lexicon
+        vote = lexicon is not None and bool(self.dictionary_weight)
+        prefixes, logp, unknown = lexicon.route_tables() if vote else ({}, [], 0.0)
+        groups: list[list[int]] = [[]]
+        size = 0
+        for i in todo:  # at most batch_chars characters a forward pass
+            if groups[-1] and size + len(pieces[i]) > self.batch_chars:
+                groups.append([])
+                size = 0
+            groups[-1].append(i)
+            size += len(pieces[i])
+        left = []
+        for group in groups:
+            batch = [pieces[j] for j in group]
+            logits, starts = self._kernel.tag_pieces(batch, self.chars)
+            for j, piece, start in zip(group, batch, starts, strict=True):
+                if has_attached(piece):
+                    left.append(j)
+                    continue
+                scores = logits[start : start + len(piece)]
+                result[j] = segment_piece(
+                    piece, scores, prefixes, logp, unknown, self.dictionary_weight, vote
+                )
+        return left
+
     def _tag_scores(self, batch: list[str], width: int) -> np.ndarray:
         """The tagger's log-probabilities (batch, width, 4); zeros without a tagger, which
         leaves the decision to the lexicon (a pure max-probability dictionary segmenter)."""
         if self.tagger is None:
             return np.zeros((len(batch), width, 4), dtype=np.float32)
+        if self._kernel is not None:
+            logits, starts = self._kernel.tag_pieces(batch, self.chars)
+            scores = np.zeros((len(batch), width, 4), dtype=np.float32)
+            for i, (piece, start) in enumerate(zip(batch, starts, strict=True)):
+                scores[i, : len(piece)] = logits[start : start + len(piece)]
+            return scores
         import torch
 
         install_fork_hook()

@@ -12,7 +12,7 @@ The dynamic programme runs right to left and finds each position's edges by exte
 substring while it is a prefix of some word, so the cost is ``O(n * k)`` dictionary look-ups,
 ``k`` the length of the longest dictionary word starting there (not ``O(n * L^2)``).
 
-Pure Python and numpy; nothing here imports torch.
+Python, numpy and the compiled ``_loops`` (the route); nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+from ._loops import unigram_route
 
 __all__ = ["UnigramSegmenter"]
 
@@ -96,38 +98,15 @@ class UnigramSegmenter:
         return (_rebuild, (self.words, self.counts, self.unknown_logprob))
 
     def _route(self, text: str) -> tuple[list[int], list[int]]:
-        """Best next boundary and word index (-1: unknown char) for every start position."""
-        n = len(text)
-        prefixes = self._prefixes
-        logp = self._logp
-        unknown = self.unknown_logprob
-        score = [0.0] * (n + 1)
-        nxt = [0] * n
-        widx = [-1] * n
-        for i in range(n - 1, -1, -1):
-            frag = text[i]
-            idx = prefixes.get(frag)
-            if idx is None:
-                score[i] = unknown + score[i + 1]
-                nxt[i] = i + 1
-                continue
-            best = (logp[idx] if idx >= 0 else unknown) + score[i + 1]
-            best_end = i + 1
-            best_idx = idx
-            end = i + 2
-            while end <= n:
-                idx = prefixes.get(text[i:end])
-                if idx is None:
-                    break
-                if idx >= 0:
-                    cand = logp[idx] + score[end]
-                    if cand >= best:  # ties go to the longer word, as in jieba
-                        best, best_end, best_idx = cand, end, idx
-                end += 1
-            score[i] = best
-            nxt[i] = best_end
-            widx[i] = best_idx
-        return nxt, widx
+        """Best next boundary and word index (-1: unknown char) for every start position
+        (compiled: :func:`._loops.unigram_route`)."""
+        return unigram_route(text, *self.route_tables())
+
+    def route_tables(self) -> tuple[dict[str, int], list[float], float]:
+        """What :func:`._loops.unigram_route` reads: every word and proper prefix of a word ->
+        the word's index (-1: a proper prefix only), each word's log-probability, and the
+        log-probability of an unknown character."""
+        return self._prefixes, self._logp, self.unknown_logprob
 
     def segment(self, text: str) -> list[str]:
         """The maximum-probability segmentation of ``text``; ``"".join(result) == text``."""

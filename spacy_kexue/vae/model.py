@@ -105,8 +105,14 @@ def encode_means(model: Model, docs: Sequence[Doc]) -> np.ndarray:
     net = torch_net(model)
     if not net.latent:
         return np.zeros((len(docs), 0), dtype=np.float32)
+    from ..torch_util import inference_threads, length_groups
+
     ids, lengths = batch_ids(model, docs)
     net.eval()
-    with torch.inference_mode():
-        mu, _ = net.encode(torch.from_numpy(ids), torch.from_numpy(lengths))
-    return mu.numpy().astype(np.float32)
+    means = np.zeros((len(docs), net.latent), dtype=np.float32)
+    with inference_threads(), torch.inference_mode():
+        for rows in length_groups(lengths):
+            width = max(1, int(lengths[rows].max()))
+            mu, _ = net.encode(torch.from_numpy(ids[rows, :width]), torch.from_numpy(lengths[rows]))
+            means[rows] = mu.numpy()
+    return means

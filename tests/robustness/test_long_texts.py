@@ -176,12 +176,13 @@ def _sequence_length(value) -> int | None:
 
 
 def _torch_nets(default_nlp) -> dict[str, list]:
-    """Per network, the modules whose inputs we spy on: the tokenizer's tagger (ids in), and
-    for the textcat's and the VAE's nets (reached through their PyTorchWrapper shims) every
-    embedding and LSTM (they may be called through ``net.encode``, not ``forward``)."""
+    """Per network, the modules whose inputs we spy on: for the textcat's and the VAE's nets
+    (reached through their PyTorchWrapper shims) every embedding and LSTM (they may be called
+    through ``net.encode``, not ``forward``). The tokenizer's tagger runs as numpy
+    (:mod:`spacy_kexue.tokenizer.kernels`): :func:`spy_on_networks` wraps its entry point."""
     from torch import nn
 
-    nets = {"tokenizer": [default_nlp.tokenizer.tagger]}
+    nets = {}
     for name in ("textcat", "vae"):
         modules = []
         for node in default_nlp.get_pipe(name).model.walk():
@@ -212,13 +213,25 @@ def spy_on_networks(default_nlp):
 
         return hook
 
+    kernel = default_nlp.tokenizer._kernel
+    logprobs = kernel.logprobs
+
+    def spy_logprobs(ids, lengths):  # pieces laid end to end: the longest piece, all chars
+        record = seen["tokenizer"]
+        record["calls"] += 1
+        record["length"] = max(record["length"], int(max(lengths, default=0)))
+        record["numel"] = max(record["numel"], len(ids))
+        return logprobs(ids, lengths)
+
     try:
+        kernel.logprobs = spy_logprobs
         for name, modules in _torch_nets(default_nlp).items():
             assert modules, name
             for module in modules:
                 handles.append(module.register_forward_pre_hook(hook_for(name)))
         yield seen
     finally:
+        del kernel.logprobs
         for handle in handles:
             handle.remove()
 
@@ -244,7 +257,7 @@ def _bounds(default_nlp) -> dict[str, int]:
 
 
 def test_long_texts_are_chunked_before_the_networks(default_nlp):
-    """Spy on every torch module's inputs: the longest sequence any network sees is the same
+    """Spy on every network's inputs: the longest sequence any network sees is the same
     constant for a 10 KB text and for a 1 MB Han run without a single cut point, and no call
     is larger than the segmenter's batch_chars."""
     bounds = _bounds(default_nlp)
