@@ -1,4 +1,4 @@
-"""Builds the compiled part (``spacy_kexue/tokenizer/_loops.pyx``); everything else is in setup.cfg."""
+"""Builds the compiled parts (the ``.pyx`` files below); everything else is in setup.cfg."""
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -10,7 +10,12 @@ setup(
                 "spacy_kexue.tokenizer._loops",
                 ["spacy_kexue/tokenizer/_loops.pyx"],
                 extra_compile_args=["-O3"],
-            )
+            ),
+            Extension(
+                "spacy_kexue.saliency._paths",
+                ["spacy_kexue/saliency/_paths.pyx"],
+                extra_compile_args=["-O3"],
+            ),
         ],
         compiler_directives={"language_level": "3"},
     )

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from spacy.util import registry
+from spacy.util import minibatch, registry
 
 from ..errors import DataFileError
 from ..integrity import read_checked, read_json_file, recorded_digest, write_checked
@@ -431,11 +431,22 @@ class OCRReader:
         self, nlp: Language, images: Iterable[Any], *, batch_size: int = 32, n_process: int = 1
     ) -> Iterator[Doc]:
         """:meth:`to_doc` for many images through ``nlp.pipe`` (``n_process`` supported: the
-        OCR data is attached in this process)."""
+        OCR data is attached in this process). In one process the tokenizer runs batched
+        across each batch's texts (``nlp.tokenizer.pipe``), then the components."""
         register_extensions()
-        results = ((r.text, r) for r in (self.read(image) for image in images))
+        results = (self.read(image) for image in images)
+        if n_process == 1:
+            pairs: Iterable[tuple[Any, OCRResult]] = (
+                (doc, result)
+                for batch in minibatch(results, size=batch_size)
+                for doc, result in zip(
+                    nlp.tokenizer.pipe([r.text for r in batch]), batch, strict=True
+                )
+            )
+        else:
+            pairs = ((r.text, r) for r in results)
         for doc, result in nlp.pipe(
-            results, as_tuples=True, batch_size=batch_size, n_process=n_process
+            pairs, as_tuples=True, batch_size=batch_size, n_process=n_process
         ):
             doc._.ocr = result.to_dict()
             yield doc

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._paths import decision_path
+
 DIRECTIONS = ("forward", "backward", "both")
 STATES = ("lstm", "pooled", "decision")
 FORMULAS = ("distance", "projection")
@@ -92,7 +94,13 @@ def token_states(
     state follows it (-1 or L: nothing read yet, the zero state); ``reverse``: the direction
     reads from the right.
     """
-    if state != "lstm":
+    if state == "decision" and pooling == "max_mean" and len(steps):
+        # ⟨[running max, running sum / L], w⟩ in one compiled pass (_paths.pyx), without the
+        # (L, 2H) pooled states
+        w = np.ascontiguousarray(weights, dtype=np.float64)
+        decision = decision_path(np.ascontiguousarray(steps, dtype=np.float32), w, reverse)
+        steps = decision[::-1, None] if reverse else decision[:, None]
+    elif state != "lstm":
         steps = prefix_pool(steps[::-1] if reverse else steps, pooling)
         steps = steps[::-1] if reverse else steps
         if state == "decision":

@@ -424,3 +424,19 @@ def test_token_score_is_the_sum_of_its_characters(char_model, state, direction, 
     assert per_char[text.index("鑫")] == 0.0
     assert per_word[2] == 0.0  # 但: no unit
     assert np.abs(per_word).max() > 1e-3  # the comparison is not between zeros
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("seed", range(5))
+def test_compiled_decision_path_equals_the_pooled_states(seed, reverse):
+    """The compiled decision state (running max and running mean, projected) equals the
+    projection of prefix_pool's (L, 2H) pooled states, in reading order."""
+    from spacy_kexue.saliency._paths import decision_path
+
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(size=(int(rng.integers(1, 60)), 8)).astype(np.float32)
+    weights = rng.normal(size=16)
+    ordered = steps[::-1] if reverse else steps
+    expected = prefix_pool(ordered, "max_mean").astype(np.float64) @ weights
+    got = decision_path(np.ascontiguousarray(steps), weights, reverse)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
