@@ -43,6 +43,7 @@ RESULT_FILES = (
     "ocr.json",
     "pipe.json",
     "pipe_100k.json",
+    "speed.json",
     "robustness.json",
 )
 VAE_CURVES = "vae_curves.png"
@@ -622,6 +623,38 @@ def section_pipe(data: dict) -> str:
     )
 
 
+def section_speed(data: dict) -> str:
+    """zh_kexue_sm through plain ``nlp.pipe`` against the stock routes (benchmarks/speed.py)."""
+    rows = [
+        [
+            key,
+            f"{r['docs_per_second']:,.0f}",
+            f"{r['chars_per_second']:,.0f}",
+            f"{r['peak_rss_mb']:.0f}",
+            f"{r['load_seconds']:.2f}",
+        ]
+        for key, r in data["rows"].items()
+    ]
+    ratios = [[name, f"{value:.2f}x"] for name, value in data["ratios"].items()]
+    spacy_speed = data.get("spacy_benchmark_speed_words_per_second") or {}
+    return "\n".join(
+        [
+            "## Speed: plain `nlp.pipe`, ours and spaCy's stock zh routes",
+            "",
+            f"`{data['command']}`: each row in its own subprocess, best of {data['repeats']} "
+            f"passes, batch size {data['batch_size']}, {data['cpu_count']} CPUs; busy: a "
+            "CPU-bound process on the other core; n2: `n_process=2` (peak RSS: the parent's).",
+            "",
+            table(["corpus/system/condition", "docs/s", "chars/s", "peak RSS MB", "load s"], rows),
+            "",
+            table(["ratio (same run)", "value"], ratios),
+            "",
+            "`python -m spacy benchmark speed` (components only), words/s: "
+            + ", ".join(f"{name} {_num(value, ',.0f')}" for name, value in spacy_speed.items()),
+        ]
+    )
+
+
 def _outcome(result: dict) -> str:
     raised = ", ".join(f"{name.rsplit('.', 1)[-1]} {n}" for name, n in result["raised"].items())
     return f"kept {result['kept']}, changed {result['changed']}" + (
@@ -735,6 +768,7 @@ SECTIONS = {
     "ocr.json": section_ocr,
     "pipe.json": section_pipe,
     "pipe_100k.json": section_pipe,
+    "speed.json": section_speed,
     "robustness.json": section_robustness,
 }
 
