@@ -127,6 +127,28 @@ def test_ci_runs_the_readme_test_command(repo_root):
     assert "<!-- main-command -->" in readme
 
 
+def test_a_wheel_carries_the_compiled_parts(tmp_path, repo_root):
+    """A plain install (a wheel) carries the compiled loops: setup.py builds every .pyx."""
+    import zipfile
+
+    pytest.importorskip("Cython")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+        + ["-w", str(tmp_path), str(repo_root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (wheel,) = tmp_path.glob("spacy_kexue-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    sources = sorted((repo_root / "spacy_kexue").rglob("*.pyx"))
+    assert sources
+    for source in sources:
+        module = source.relative_to(repo_root).with_suffix("").as_posix()
+        assert any(n.startswith(module + ".") and n.endswith(".so") for n in names), module
+
+
 def test_package_data_ships_the_ocr_reader():
     """A plain (non-editable) install must carry spacy_kexue/ocr/default: every file there
     matches a package_data pattern of setup.cfg."""
