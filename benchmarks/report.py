@@ -651,8 +651,25 @@ def section_speed(data: dict) -> str:
             "",
             "`python -m spacy benchmark speed` (components only), words/s: "
             + ", ".join(f"{name} {_num(value, ',.0f')}" for name, value in spacy_speed.items()),
+            *_process_lines(data.get("processes")),
         ]
     )
+
+
+def _process_lines(processes: dict | None) -> list[str]:
+    if not processes:
+        return []
+    commands = [k for k, v in processes.items() if isinstance(v, dict)]
+    return [
+        "",
+        f"Whole processes on {processes['file_lines']:,} lines ({processes['file_chars']:,} "
+        "characters): "
+        + "; ".join(
+            f"`{name}` {processes[name]['seconds']:.2f} s "
+            f"({processes[name]['chars_per_second']:,.0f} chars/s)"
+            for name in commands
+        ),
+    ]
 
 
 def _outcome(result: dict) -> str:

@@ -23,9 +23,11 @@ Systems:
 
 Conditions: ``idle``; ``busy``: a CPU-bound process runs beside the row the whole time (the
 machine has two cores); ``n2``: the ``nlp.pipe`` rows with ``n_process=2`` (spawn).
-Finally ``python -m spacy benchmark speed`` on a DocBin of the reviews for zh_kexue_sm and the
-stock ensemble route (it times the components only: its corpus reader tokenizes the docs).
-The report ends with the ratios the issue asks for.
+Then ``python -m spacy benchmark speed`` on a DocBin of the reviews for zh_kexue_sm and the
+stock routes (it times the components only: its corpus reader tokenizes the docs), and whole
+processes on a file: ``kexue segment FILE`` against ``python -m jieba FILE`` (the training
+reviews, a review a line; wall time of the whole command, startup included, best of
+``--repeats``; ``--processes-only`` runs just these). The report ends with the ratios.
 """
 
 from __future__ import annotations
@@ -216,6 +218,38 @@ def write_docbin(texts: list[str], path: Path) -> None:
     DocBin(docs=[nlp.make_doc(text) for text in texts]).to_disk(path)
 
 
+# ------------------------------------------------------------------------- whole processes
+
+
+def process_rows(data: Path, repeats: int, tmp: Path) -> dict:
+    """Wall seconds of ``kexue segment FILE`` and ``python -m jieba FILE`` (output discarded)."""
+    from spacy_kexue.textcat.labelled import read_labelled
+
+    texts = [
+        text.replace("\n", " ") for text, _ in read_labelled(data / "sentiment" / "train.jsonl")
+    ]
+    path = tmp / "train_reviews.txt"
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    chars = sum(len(text) for text in texts)
+    commands = {
+        "kexue segment": [sys.executable, "-m", "spacy_kexue", "segment", str(path)],
+        "python -m jieba": [sys.executable, "-m", "jieba", str(path)],
+    }
+    out = {"file_lines": len(texts), "file_chars": chars}
+    for name, cmd in commands.items():
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            best = min(best, time.perf_counter() - start)
+        out[name] = {"seconds": best, "chars_per_second": chars / best}
+        print(f"{name:<20} {best:7.2f} s  {chars / best:10.0f} chars/s", flush=True)
+    out["ratio kexue segment / python -m jieba (speed)"] = (
+        out["python -m jieba"]["seconds"] / out["kexue segment"]["seconds"]
+    )
+    return out
+
+
 # ------------------------------------------------------------------------------------ report
 
 
@@ -271,12 +305,21 @@ def main() -> None:
     parser.add_argument("--corpora", default="reviews,pku")
     parser.add_argument("--conditions", default="idle,busy,n2")
     parser.add_argument("--no-spacy-benchmark", action="store_true")
+    parser.add_argument("--processes-only", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
     from spacy_kexue.paths import data_dir as default_data_dir
 
     data = args.data_dir or default_data_dir()
+    if args.processes_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            processes = process_rows(data, args.repeats, Path(tmp))
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            payload = {"command": "python " + " ".join(sys.argv), "processes": processes}
+            args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        return
     corpora = read_corpora(data)
     systems = [s for s in args.systems.split(",") if s]
     conditions = [c for c in args.conditions.split(",") if c]
@@ -317,6 +360,7 @@ def main() -> None:
             ):
                 spacy_speed[name] = spacy_benchmark_speed(model, docbin)
                 print(f"spacy benchmark speed {name}: {spacy_speed[name]} words/s", flush=True)
+        processes = process_rows(data, args.repeats, tmp)
     found = ratios(rows)
     if spacy_speed.get("kexue") and spacy_speed.get("spacy-jieba-ensemble"):
         found["spacy benchmark speed: kexue / stock ensemble"] = (
@@ -336,6 +380,7 @@ def main() -> None:
             "cpu_count": os.cpu_count(),
             "rows": rows,
             "spacy_benchmark_speed_words_per_second": spacy_speed,
+            "processes": processes,
             "ratios": found,
         }
         args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")

@@ -3,8 +3,8 @@
 
 - :func:`viterbi_rows`: the constrained BMES Viterbi (:func:`.decode.viterbi` checks the
   arguments and calls it).
-- :func:`unigram_route`: the word lexicon's maximum-probability route
-  (:meth:`.unigram.UnigramSegmenter.segment` calls it).
+- :class:`Lexicon`: the word lexicon as a character trie, and its maximum-probability route
+  (:meth:`.unigram.UnigramSegmenter.segment` walks it).
 - :func:`first_layer`, :func:`conv_layer`, :func:`log_softmax_rows`: the element-wise parts of
   the CNN tagger's forward pass (:mod:`.kernels` does the matrix products with numpy's BLAS).
 - :func:`segment_piece`: one Han piece from its tag log-probabilities to its words: the
@@ -20,7 +20,8 @@ float64, the tagger in float32).
 import numpy as np
 
 from libc.math cimport INFINITY, expf, isnan, logf
-from libc.stdlib cimport free, malloc
+from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc
 
 # tags
 cdef enum:
@@ -124,67 +125,128 @@ def viterbi_rows(
 # -------------------------------------------------------------------------- the lexicon's route
 
 
-cdef int _route(
-    str text, dict prefixes, list logp, double unknown, Py_ssize_t* nxt, long* widx
-) except -1:
-    """Fill ``nxt[i]`` (the end of the best first word from i) and ``widx[i]`` (its index in
-    the lexicon, -1 for an unknown character) for every start position, from the right."""
-    cdef Py_ssize_t n = len(text), i, end, best_end
-    cdef double best, cand
-    cdef long idx, best_idx
-    cdef double* score = <double*> malloc((n + 1) * sizeof(double))
-    if score == NULL:
-        raise MemoryError()
-    try:
+cdef inline uint64_t _mix(uint64_t key) noexcept nogil:
+    key ^= key >> 33
+    key *= 0xff51afd7ed558ccdULL
+    key ^= key >> 33
+    return key
+
+
+cdef class Lexicon:
+    """The word lexicon as a character trie in one open-addressing hash table: the edge
+    (node, character) leads to a node, which knows the index of the word it spells (-1: a
+    proper prefix only). Built from :class:`.unigram.UnigramSegmenter`'s tables: ``prefixes``
+    (every word and proper prefix -> the word's index, -1 for a proper prefix), ``logp`` (each
+    word's log-probability) and ``unknown`` (an unknown character's). Walking the trie reads one
+    character at a time, where a dict needs a new substring for every candidate word."""
+
+    cdef uint64_t* keys  # (node * 0x110000 + character) + 1; 0 = empty slot
+    cdef int64_t* child
+    cdef int64_t* word
+    cdef double* logp
+    cdef uint64_t mask
+    cdef readonly double unknown
+    cdef readonly Py_ssize_t n_nodes
+
+    def __cinit__(self, dict prefixes, list logp, double unknown):
+        cdef uint64_t capacity = 16, slot, key
+        cdef Py_ssize_t i, n_words = len(logp)
+        cdef int64_t node, index
+        cdef Py_UCS4 ch
+        cdef str text
+        while capacity < 2 * (<uint64_t> len(prefixes) + 1):
+            capacity *= 2
+        self.mask = capacity - 1
+        self.keys = <uint64_t*> calloc(capacity, sizeof(uint64_t))
+        self.child = <int64_t*> malloc(capacity * sizeof(int64_t))
+        self.word = <int64_t*> malloc(capacity * sizeof(int64_t))
+        self.logp = <double*> malloc((n_words + 1) * sizeof(double))
+        if not (self.keys and self.child and self.word and self.logp):
+            raise MemoryError()
+        for i in range(n_words):
+            self.logp[i] = logp[i]
+        self.unknown = unknown
+        self.n_nodes = 1  # the root, node 0
+        for text, index in prefixes.items():
+            if index < 0:
+                continue  # a proper prefix: made on the way to its words
+            node = 0
+            for ch in text:
+                slot = self._find(node, ch)
+                if self.keys[slot] == 0:  # a new edge, to a new node
+                    self.keys[slot] = (<uint64_t> node) * 0x110000 + (<uint64_t> ch) + 1
+                    self.child[slot] = self.n_nodes
+                    self.word[slot] = -1
+                    self.n_nodes += 1
+                node = self.child[slot]
+            self.word[slot] = index  # on the edge into the word's node
+
+    def __dealloc__(self):
+        free(self.keys)
+        free(self.child)
+        free(self.word)
+        free(self.logp)
+
+    cdef inline uint64_t _find(self, int64_t node, Py_UCS4 ch) noexcept nogil:
+        """The slot of edge (node, ch): its own, or the empty one where it would go."""
+        cdef uint64_t key = (<uint64_t> node) * 0x110000 + (<uint64_t> ch) + 1
+        cdef uint64_t slot = _mix(key) & self.mask
+        while self.keys[slot] != 0 and self.keys[slot] != key:
+            slot = (slot + 1) & self.mask
+        return slot
+
+    cdef int _route(self, str text, Py_ssize_t* nxt, int64_t* widx) except -1:
+        """``nxt[i]``: the end of the best first word from i; ``widx[i]``: its index (-1: an
+        unknown character); the maximum-probability segmentation, from the right. Ties go to
+        the longer word, as in jieba."""
+        cdef Py_ssize_t n = len(text), i, end
+        cdef double best, cand
+        cdef int64_t node, index
+        cdef uint64_t slot
+        cdef double* score = <double*> malloc((n + 1) * sizeof(double))
+        if score == NULL:
+            raise MemoryError()
         score[n] = 0.0
         for i in range(n - 1, -1, -1):
-            found = prefixes.get(text[i])
-            if found is None:
-                score[i] = unknown + score[i + 1]
+            slot = self._find(0, text[i])
+            if self.keys[slot] == 0:
+                score[i] = self.unknown + score[i + 1]
                 nxt[i] = i + 1
                 widx[i] = -1
                 continue
-            idx = found
-            best = (<double> logp[idx] if idx >= 0 else unknown) + score[i + 1]
-            best_end = i + 1
-            best_idx = idx
-            end = i + 2
-            while end <= n:
-                found = prefixes.get(text[i:end])
-                if found is None:
+            node, index = self.child[slot], self.word[slot]
+            best = (self.logp[index] if index >= 0 else self.unknown) + score[i + 1]
+            nxt[i] = i + 1
+            widx[i] = index
+            for end in range(i + 2, n + 1):
+                slot = self._find(node, text[end - 1])
+                if self.keys[slot] == 0:
                     break
-                idx = found
-                if idx >= 0:
-                    cand = <double> logp[idx] + score[end]
-                    if cand >= best:  # ties go to the longer word, as in jieba
-                        best, best_end, best_idx = cand, end, idx
-                end += 1
+                node, index = self.child[slot], self.word[slot]
+                if index >= 0:
+                    cand = self.logp[index] + score[end]
+                    if cand >= best:
+                        best = cand
+                        nxt[i] = end
+                        widx[i] = index
             score[i] = best
-            nxt[i] = best_end
-            widx[i] = best_idx
-    finally:
         free(score)
-    return 0
+        return 0
 
-
-def unigram_route(str text, dict prefixes, list logp, double unknown):
-    """For every start position of ``text``: the end of the best first word and its index in
-    the lexicon (-1: an unknown character), as two lists. ``prefixes`` maps every word and
-    proper prefix of a word to the word's index (-1 for a proper prefix only); ``logp`` holds
-    each word's log-probability."""
-    cdef Py_ssize_t n = len(text), i
-    cdef Py_ssize_t* nxt = <Py_ssize_t*> malloc((n + 1) * sizeof(Py_ssize_t))
-    cdef long* widx = <long*> malloc((n + 1) * sizeof(long))
-    if nxt == NULL or widx == NULL:
-        free(nxt)
-        free(widx)
-        raise MemoryError()
-    try:
-        _route(text, prefixes, logp, unknown, nxt, widx)
-        return [nxt[i] for i in range(n)], [widx[i] for i in range(n)]
-    finally:
-        free(nxt)
-        free(widx)
+    def route(self, str text):
+        """For every start position of ``text``: the end of the best first word and its index
+        in the lexicon (-1: an unknown character), as two lists."""
+        cdef Py_ssize_t n = len(text), i
+        cdef Py_ssize_t* nxt = <Py_ssize_t*> malloc((n + 1) * sizeof(Py_ssize_t))
+        cdef int64_t* widx = <int64_t*> malloc((n + 1) * sizeof(int64_t))
+        try:
+            if nxt == NULL or widx == NULL:
+                raise MemoryError()
+            self._route(text, nxt, widx)
+            return [nxt[i] for i in range(n)], [widx[i] for i in range(n)]
+        finally:
+            free(nxt)
+            free(widx)
 
 
 # ------------------------------------------------------------------------------ the CNN tagger
@@ -311,32 +373,28 @@ def cnn_logprobs(
 def segment_piece(
     str piece,
     const float[:, ::1] logprobs,
-    dict prefixes,
-    list logp,
-    double unknown,
+    Lexicon lexicon,
     float weight,
-    bint vote,
 ):
-    """The words of ``piece`` from the tagger's ``logprobs`` (len(piece), 4): with ``vote``,
-    ``weight`` is added (in float32) to the score of each character's tag on the lexicon's
-    maximum-probability path (``prefixes``, ``logp``, ``unknown``: as in
-    :func:`unigram_route`), then the Viterbi reads the words off. The same result as the
+    """The words of ``piece`` from the tagger's ``logprobs`` (len(piece), 4): with a
+    ``lexicon``, ``weight`` is added (in float32) to the score of each character's tag on its
+    maximum-probability path; then the Viterbi reads the words off. The same result as the
     segmenter's batched path (``_add_dictionary_path`` and :func:`viterbi_rows`)."""
-    cdef Py_ssize_t n = len(piece), i, j, t, k, start
+    cdef Py_ssize_t n = len(piece), i = 0, j, t, k, start
+    cdef bint vote = lexicon is not None
     cdef double* scores = <double*> malloc(4 * (n + 1) * sizeof(double))
     cdef signed char* tags = <signed char*> malloc(n + 1)
     cdef unsigned char* better_bm = <unsigned char*> malloc(n + 1)
     cdef unsigned char* better_es = <unsigned char*> malloc(n + 1)
     cdef Py_ssize_t* nxt = <Py_ssize_t*> malloc((n + 1) * sizeof(Py_ssize_t))
-    cdef long* widx = <long*> malloc((n + 1) * sizeof(long))
+    cdef int64_t* widx = <int64_t*> malloc((n + 1) * sizeof(int64_t))
     cdef signed char dict_tag = S
     cdef float value
     try:
         if not (scores and tags and better_bm and better_es and nxt and widx):
             raise MemoryError()
         if vote:
-            _route(piece, prefixes, logp, unknown, nxt, widx)
-        i = 0
+            lexicon._route(piece, nxt, widx)
         for t in range(n):
             if vote:
                 if t == i:  # a word of the route starts here

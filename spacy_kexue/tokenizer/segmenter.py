@@ -326,9 +326,8 @@ class KexueSegmenter(DummyTokenizer):
         """The common case, one piece at a time in compiled code: a CNN tagger, no user words
         and no combining mark in the piece (:func:`._loops.segment_piece`: the same words as the
         batched path below). Fills ``result`` and returns the pieces left to that path."""
-        lexicon = self.lexicon
-        vote = lexicon is not None and bool(self.dictionary_weight)
-        prefixes, logp, unknown = lexicon.route_tables() if vote else ({}, [], 0.0)
+        vote = self.lexicon is not None and bool(self.dictionary_weight)
+        table = self.lexicon.route_table() if vote else None
         groups: list[list[int]] = [[]]
         size = 0
         for i in todo:  # at most batch_chars characters a forward pass
@@ -346,9 +345,7 @@ class KexueSegmenter(DummyTokenizer):
                     left.append(j)
                     continue
                 scores = logits[start : start + len(piece)]
-                result[j] = segment_piece(
-                    piece, scores, prefixes, logp, unknown, self.dictionary_weight, vote
-                )
+                result[j] = segment_piece(piece, scores, table, self.dictionary_weight)
         return left
 
     def _tag_scores(self, batch: list[str], width: int) -> np.ndarray:

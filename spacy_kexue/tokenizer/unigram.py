@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from ._loops import unigram_route
+from ._loops import Lexicon
 
 __all__ = ["UnigramSegmenter"]
 
@@ -98,15 +98,16 @@ class UnigramSegmenter:
         return (_rebuild, (self.words, self.counts, self.unknown_logprob))
 
     def _route(self, text: str) -> tuple[list[int], list[int]]:
-        """Best next boundary and word index (-1: unknown char) for every start position
-        (compiled: :func:`._loops.unigram_route`)."""
-        return unigram_route(text, *self.route_tables())
+        """Best next boundary and word index (-1: unknown char) for every start position."""
+        return self.route_table().route(text)
 
-    def route_tables(self) -> tuple[dict[str, int], list[float], float]:
-        """What :func:`._loops.unigram_route` reads: every word and proper prefix of a word ->
-        the word's index (-1: a proper prefix only), each word's log-probability, and the
-        log-probability of an unknown character."""
-        return self._prefixes, self._logp, self.unknown_logprob
+    def route_table(self) -> Lexicon:
+        """The compiled trie of the words (:class:`._loops.Lexicon`) that computes the route,
+        made on first use."""
+        table = self.__dict__.get("_table")
+        if table is None:
+            table = self._table = Lexicon(self._prefixes, self._logp, self.unknown_logprob)
+        return table
 
     def segment(self, text: str) -> list[str]:
         """The maximum-probability segmentation of ``text``; ``"".join(result) == text``."""
