@@ -139,3 +139,21 @@ def test_segmentation_is_optimal(text):
     got = seg.logprob(seg.segment(text))
     best = max((seg.logprob(s) for s in all_segmentations(text)), default=0.0)
     assert got == pytest.approx(best)
+
+
+def test_astral_characters_and_shared_prefixes_in_the_trie():
+    """The compiled trie keys edges by (node, code point): characters beyond the BMP, and words
+    sharing long prefixes, are found as the dict found them."""
+    words = {"𠀀𠀁": 40, "𠀀": 5, "𠀁": 5, "一二三四": 30, "一二三": 20, "一二": 10, "四": 50}
+    seg = segmenter(words)
+    assert seg.segment("𠀀𠀁一二三四") == ["𠀀𠀁", "一二三四"]
+    assert seg.segment("一二三五") == ["一二三", "五"]  # 五 is unknown
+    table = seg.route_table()
+    # one node per distinct prefix, plus the root
+    prefixes = {w[:i] for w in words for i in range(1, len(w) + 1)}
+    assert table.n_nodes == len(prefixes) + 1
+    text = "一二三四𠀀𠀁四"
+    assert seg.segment(text) == min(
+        all_segmentations(text),
+        key=lambda s: -seg.logprob(s) if seg.logprob(s) > -math.inf else math.inf,
+    )
