@@ -30,7 +30,12 @@ def segment(nlp, stream: Iterable[bytes], name: str, *, batch_size: int = 1000) 
                 raise DataFileError(str(err), path=name, line=lineno) from None
             yield line
 
-    for doc in nlp.tokenizer.pipe(lines(), batch_size=batch_size):
+    tokenizer = nlp.tokenizer
+    if hasattr(tokenizer, "pipe_words"):  # ours: the words without making Docs
+        for words, _ in tokenizer.pipe_words(lines(), batch_size=batch_size):
+            yield "  ".join(w for w in words if not w.isspace())
+        return
+    for doc in tokenizer.pipe(lines(), batch_size=batch_size):
         yield "  ".join(t.text for t in doc if not t.is_space)
 
 

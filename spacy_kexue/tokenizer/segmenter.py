@@ -2,9 +2,11 @@
 
 Text is first cut by rules (:mod:`.pretok`): runs of Han characters go to the char
 tagger, digits, Latin letters, punctuation, whitespace and everything else become
-tokens by rule. The tagger scores every Han character over B/M/E/S and a batched,
-constrained Viterbi (:mod:`.decode`) reads words off the scores; user-dictionary words
-are hard constraints in that Viterbi. ``doc.text == text`` for every str without lone
+tokens by rule. The tagger scores every Han character over B/M/E/S and a constrained
+Viterbi (:mod:`.decode`) reads words off the scores; user-dictionary words are hard
+constraints in that Viterbi. At inference a CNN tagger runs from a numpy copy of its weights
+(:mod:`.kernels`), and a piece without user words or combining marks goes from its scores to
+its words in one compiled call (:func:`._loops.segment_piece`, the same words). ``doc.text == text`` for every str without lone
 surrogates (those raise :class:`spacy_kexue.text.LoneSurrogateError`).
 
 Weights are trained by ``kexue segmenter train`` and loaded through
@@ -176,6 +178,14 @@ class KexueSegmenter(DummyTokenizer):
         for batch in minibatch(texts, size=batch_size):
             yield from self._segment_batch(list(batch))
 
+    def pipe_words(
+        self, texts: Iterable[str], batch_size: int = 1000
+    ) -> Iterator[tuple[list[str], list[bool]]]:
+        """The words and spaces of each text (what :meth:`pipe` makes its Docs of), without
+        making Docs: for segmentation-only jobs such as ``kexue segment``."""
+        for batch in minibatch(texts, size=batch_size):
+            yield from self._words_batch(list(batch))
+
     def add_words(self, words: Iterable[str]) -> None:
         """Force ``words`` to come out as single tokens wherever they occur (no retraining)."""
         words = [words] if isinstance(words, str) else list(words)
@@ -236,6 +246,12 @@ class KexueSegmenter(DummyTokenizer):
 
     # ------------------------------------------------------------ segmenting
     def _segment_batch(self, texts: list[str]) -> list[Doc]:
+        return [
+            Doc(self.vocab, words=words, spaces=spaces)
+            for words, spaces in self._words_batch(texts)
+        ]
+
+    def _words_batch(self, texts: list[str]) -> list[tuple[list[str], list[bool]]]:
         plans = []
         pieces: list[str] = []
         for text in texts:
@@ -257,11 +273,12 @@ class KexueSegmenter(DummyTokenizer):
             plans.append(plan)
         words_of_piece = self._segment_pieces(pieces)
         return [
-            self._make_doc(text, plan, words_of_piece)
-            for text, plan in zip(texts, plans, strict=True)
+            self._words(text, plan, words_of_piece) for text, plan in zip(texts, plans, strict=True)
         ]
 
-    def _make_doc(self, text: str, plan: list, words_of_piece: list[list[str]]) -> Doc:
+    def _words(
+        self, text: str, plan: list, words_of_piece: list[list[str]]
+    ) -> tuple[list[str], list[bool]]:
         words: list[str] = []
         spaces: list[bool] = []
         prev_kind = None
@@ -285,7 +302,7 @@ class KexueSegmenter(DummyTokenizer):
                 words.append(text[a:b])
                 spaces.append(False)
             prev_kind = kind
-        return Doc(self.vocab, words=words, spaces=spaces)
+        return words, spaces
 
     def _segment_pieces(self, pieces: list[str]) -> list[list[str]]:
         """Words of each Han piece, tagging pieces in length-sorted batches."""

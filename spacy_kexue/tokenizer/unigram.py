@@ -8,9 +8,10 @@ count. Every position therefore has at least one outgoing edge and every text ha
 ``"".join(segment(text)) == text`` for any ``str`` (whitespace, emoji, control characters and
 lone surrogates included; they come out as one-character words).
 
-The dynamic programme runs right to left and finds each position's edges by extending a
-substring while it is a prefix of some word, so the cost is ``O(n * k)`` dictionary look-ups,
-``k`` the length of the longest dictionary word starting there (not ``O(n * L^2)``).
+The dynamic programme runs right to left and finds each position's edges by walking a
+character trie of the words from there (:class:`._loops.Lexicon`, compiled), so the cost is
+``O(n * k)`` trie steps, ``k`` the length of the longest dictionary word starting there (not
+``O(n * L^2)``).
 
 Python, numpy and the compiled ``_loops`` (the route); nothing here imports torch.
 """

@@ -257,6 +257,15 @@ def test_pipe_matches_call(session_nlp):
     assert list(tok.pipe([])) == []
 
 
+def test_pipe_words_are_the_docs_words(session_nlp):
+    tok = session_nlp.tokenizer
+    texts = SAMPLE_TEXTS + ["".join(s) for s in random_sentences(30, seed=6)] + ["a  b\n", ""]
+    expected = [
+        ([t.text for t in doc], [bool(t.whitespace_) for t in doc]) for doc in tok.pipe(texts)
+    ]
+    assert list(tok.pipe_words(texts, batch_size=7)) == expected
+
+
 # --- user words --------------------------------------------------------------------------------
 
 
