@@ -44,6 +44,7 @@ RESULT_FILES = (
     "pipe.json",
     "pipe_100k.json",
     "speed.json",
+    "speed_segment.json",
     "robustness.json",
 )
 VAE_CURVES = "vae_curves.png"
@@ -656,6 +657,14 @@ def section_speed(data: dict) -> str:
     )
 
 
+def section_speed_segment(data: dict) -> str:
+    """``kexue segment`` against ``python -m jieba`` as whole processes (speed.py)."""
+    return "\n".join(
+        ["## Whole processes: `kexue segment` and `python -m jieba`", "", f"`{data['command']}`"]
+        + _process_lines(data["processes"])
+    )
+
+
 def _process_lines(processes: dict | None) -> list[str]:
     if not processes:
         return []
@@ -786,6 +795,7 @@ SECTIONS = {
     "pipe.json": section_pipe,
     "pipe_100k.json": section_pipe,
     "speed.json": section_speed,
+    "speed_segment.json": section_speed_segment,
     "robustness.json": section_robustness,
 }
 
