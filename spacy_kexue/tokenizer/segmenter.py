@@ -492,14 +492,14 @@ class KexueSegmenter(DummyTokenizer):
 
     def _write_lexicon(self, path: Path) -> None:
         if self.lexicon is not None:
-            srsly.write_json(path / LEXICON_FILE, _lexicon_to_json(self.lexicon))
+            srsly.write_json(path / LEXICON_FILE, self.lexicon.to_json())
 
     def _read_lexicon(self, path: Path, *, reset: bool) -> None:
         """The lexicon in ``path``'s lexicon.json; without the file, none (``reset``) or the
         current one stays."""
         lexicon = path / LEXICON_FILE
         if lexicon.exists():
-            self.lexicon = _lexicon_from_json(read_json_file(lexicon, expect=None), lexicon)
+            self.lexicon = UnigramSegmenter.from_json(read_json_file(lexicon, expect=None), lexicon)
         elif reset:
             self.lexicon = None
 
@@ -578,7 +578,9 @@ class KexueSegmenter(DummyTokenizer):
 
     def _lexicon_from_msg(self, msg: dict[str, Any]) -> None:
         lexicon = msg.get("lexicon")
-        self.lexicon = _lexicon_from_json(lexicon, "<bytes>") if lexicon is not None else None
+        self.lexicon = (
+            UnigramSegmenter.from_json(lexicon, "<bytes>") if lexicon is not None else None
+        )
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
         """The tokenizer as msgpack bytes; ``exclude``: names of SERIALIZATION_PARTS to leave out."""
@@ -587,9 +589,7 @@ class KexueSegmenter(DummyTokenizer):
             "settings": lambda: {"settings": self._settings()},
             "user_words": lambda: {"user_words": self.user_words.to_list()},
             "model": self._model_msg,
-            "lexicon": lambda: (
-                {} if self.lexicon is None else {"lexicon": _lexicon_to_json(self.lexicon)}
-            ),
+            "lexicon": lambda: {} if self.lexicon is None else {"lexicon": self.lexicon.to_json()},
         }
         for fragment in _each_part(serializers, exclude):
             msg.update(fragment)
@@ -653,21 +653,6 @@ def _each_part(actions: dict[str, Callable[[], Any]], exclude: Iterable[str]) ->
     returned: the rule of spacy.util.to_disk / from_disk / to_bytes."""
     exclude = set(exclude)
     return [action() for part, action in actions.items() if part not in exclude]
-
-
-def _lexicon_to_json(lexicon: UnigramSegmenter) -> dict[str, list]:
-    return {"words": lexicon.words, "counts": lexicon.counts.tolist()}
-
-
-def _lexicon_from_json(data: Any, source: Any) -> UnigramSegmenter:
-    """The word-frequency lexicon whose max-probability path votes in the Viterbi."""
-    try:
-        return UnigramSegmenter(data["words"], data["counts"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise DataFileError(
-            f'must be a JSON object {{"words": [...], "counts": [...]}} of equal lengths ({err}).',
-            path=source,
-        ) from None
 
 
 def _positive_int(name: str, value: Any) -> int:

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
+from ..errors import DataFileError
 from ._loops import Lexicon
 
 __all__ = ["UnigramSegmenter"]
@@ -97,6 +99,23 @@ class UnigramSegmenter:
     def __reduce__(self):
         # Pickle the dictionary, not the prefix table: smaller, and rebuilt on load.
         return (_rebuild, (self.words, self.counts, self.unknown_logprob))
+
+    def to_json(self) -> dict[str, list]:
+        """The words and counts, as the segmenter saves its lexicon (lexicon.json)."""
+        return {"words": self.words, "counts": self.counts.tolist()}
+
+    @classmethod
+    def from_json(cls, data: Any, source: Any) -> UnigramSegmenter:
+        """The lexicon :meth:`to_json` wrote; anything else is a DataFileError naming
+        ``source``."""
+        try:
+            return cls(data["words"], data["counts"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise DataFileError(
+                'must be a JSON object {"words": [...], "counts": [...]} of equal lengths '
+                f"({err}).",
+                path=source,
+            ) from None
 
     def _route(self, text: str) -> tuple[list[int], list[int]]:
         """Best next boundary and word index (-1: unknown char) for every start position."""
