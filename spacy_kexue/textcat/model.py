@@ -75,9 +75,8 @@ def _predict_features(model: Model, batch: Batch) -> Floats2d:
 
     features = model.ops.alloc2f(len(batch.lengths), model.get_dim("nO"))
     with inference_threads():
-        for rows in length_groups(batch.lengths):
-            width = max(1, int(batch.lengths[rows].max()))
-            features[rows] = model.layers[0].predict((batch.ids[rows, :width], batch.lengths[rows]))
+        for rows, ids, lengths in length_groups(batch.ids, batch.lengths):
+            features[rows] = model.layers[0].predict((ids, lengths))
     return features
 
 

@@ -61,10 +61,9 @@ def predict_with_states(
     features = np.zeros((len(docs), net.n_out), dtype=np.float32)
     states: list[dict[str, np.ndarray]] = [{} for _ in docs]
     with inference_threads(), torch.inference_mode():
-        for rows in length_groups(batch.lengths):
-            width = max(1, int(batch.lengths[rows].max()))
+        for rows, ids, lengths in length_groups(batch.ids, batch.lengths):
             group_features, forward, backward = net.encode(
-                torch.from_numpy(batch.ids[rows, :width]), torch.from_numpy(batch.lengths[rows])
+                torch.from_numpy(ids), torch.from_numpy(lengths)
             )
             features[rows] = group_features.numpy()
             forward = forward.numpy()

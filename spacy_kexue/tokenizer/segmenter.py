@@ -6,8 +6,9 @@ tokens by rule. The tagger scores every Han character over B/M/E/S and a constra
 Viterbi (:mod:`.decode`) reads words off the scores; user-dictionary words are hard
 constraints in that Viterbi. At inference a CNN tagger runs from a numpy copy of its weights
 (:mod:`.kernels`), and a piece without user words or combining marks goes from its scores to
-its words in one compiled call (:func:`._loops.segment_piece`, the same words). ``doc.text == text`` for every str without lone
-surrogates (those raise :class:`spacy_kexue.text.LoneSurrogateError`).
+its words in one compiled call (:func:`._loops.segment_piece`, the same words).
+``doc.text == text`` for every str without lone surrogates (those raise
+:class:`spacy_kexue.text.LoneSurrogateError`).
 
 Weights are trained by ``kexue segmenter train`` and loaded through
 ``[initialize.tokenizer] model = "DIR"``; afterwards they travel with the pipeline
@@ -101,13 +102,10 @@ class CharTable:
         out = np.zeros((len(pieces), width), dtype=np.int64)
         if not width:
             return out
-        codes = np.frombuffer("".join(pieces).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        ids = np.where(
-            codes < len(self.table), self.table[np.minimum(codes, len(self.table) - 1)], 1
-        )
+        ids = self.ids("".join(pieces))
         rows = np.repeat(np.arange(len(pieces)), lengths)
         starts = np.cumsum(lengths) - lengths
-        cols = np.arange(len(codes)) - np.repeat(starts, lengths)
+        cols = np.arange(len(ids)) - np.repeat(starts, lengths)
         out[rows, cols] = ids
         return out
 
@@ -146,10 +144,12 @@ class KexueSegmenter(DummyTokenizer):
     def tagger(self, module: Any) -> None:
         self._tagger = module
         self._kernel = None
-        if module is not None and type(module).__name__ == "CNNTagger":
+        if module is not None:
             from .kernels import NumpyCNNTagger
+            from .nets import CNNTagger  # torch is loaded: there is a module
 
-            self._kernel = NumpyCNNTagger.from_module(module)
+            if isinstance(module, CNNTagger):
+                self._kernel = NumpyCNNTagger.from_module(module)
 
     @property
     def max_chunk(self) -> int:

@@ -111,8 +111,7 @@ def encode_means(model: Model, docs: Sequence[Doc]) -> np.ndarray:
     net.eval()
     means = np.zeros((len(docs), net.latent), dtype=np.float32)
     with inference_threads(), torch.inference_mode():
-        for rows in length_groups(lengths):
-            width = max(1, int(lengths[rows].max()))
-            mu, _ = net.encode(torch.from_numpy(ids[rows, :width]), torch.from_numpy(lengths[rows]))
+        for rows, group_ids, group_lengths in length_groups(ids, lengths):
+            mu, _ = net.encode(torch.from_numpy(group_ids), torch.from_numpy(group_lengths))
             means[rows] = mu.numpy()
     return means
