@@ -13,19 +13,34 @@ from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
+from spacy.attrs import IDX, LENGTH
 from spacy.tokens import Doc
 
-__all__ = ["UNITS", "build_vocab", "doc_units"]
+__all__ = ["UNITS", "build_vocab", "doc_units", "unit_texts"]
 
 UNITS = ("char", "word")
+
+
+def _spans(doc: Doc) -> np.ndarray:
+    """(n_tokens, 2) start offsets and lengths, read from the doc's arrays: no Token objects,
+    which cost more than the rest of the featurisation on short reviews."""
+    return doc.to_array([IDX, LENGTH]).astype(np.int64, copy=False).reshape(-1, 2)
+
+
+def unit_texts(doc: Doc, unit: str) -> list[str]:
+    """The doc's units, without their tokens (what a model that needs no owners reads)."""
+    if unit == "word":
+        text = doc.text
+        return [text[i : i + n] for i, n in _spans(doc).tolist()]
+    return list(doc.text)
 
 
 def doc_units(doc: Doc, unit: str) -> tuple[list[str], np.ndarray]:
     """The doc's units and, for each, the index of the token it belongs to."""
     if unit == "word":
-        return [t.text for t in doc], np.arange(len(doc), dtype=np.int64)
+        return unit_texts(doc, unit), np.arange(len(doc), dtype=np.int64)
     text = doc.text
-    starts = np.asarray([t.idx for t in doc], dtype=np.int64)
+    starts = _spans(doc)[:, 0]
     owners = np.searchsorted(starts, np.arange(len(text)), side="right") - 1
     return list(text), np.maximum(owners, 0)
 
@@ -34,7 +49,6 @@ def build_vocab(docs: Iterable[Doc], unit: str, size: int, min_count: int = 1) -
     """The ``size`` most frequent units (ties broken by first appearance), numbered from 1."""
     counts: Counter[str] = Counter()
     for doc in docs:
-        units, _ = doc_units(doc, unit)
-        counts.update(u for u in units if not u.isspace())
+        counts.update(u for u in unit_texts(doc, unit) if not u.isspace())
     frequent = [u for u, n in counts.most_common(size) if n >= min_count]
     return {u: i + 1 for i, u in enumerate(frequent)}

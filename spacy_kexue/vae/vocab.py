@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from spacy.tokens import Doc
 
-from ..units import build_vocab, doc_units
+from ..units import build_vocab, unit_texts
 
 PAD_ID, EOS_ID, UNK_ID = 0, 1, 2
 N_SPECIAL = 3
@@ -31,8 +31,7 @@ def encode(
     """Padded ids (n_docs, max(1, longest)) and lengths; whitespace units are skipped."""
     rows = []
     for doc in docs:
-        units, _ = doc_units(doc, unit)
-        ids = [vocab.get(u, UNK_ID) for u in units if not u.isspace()][:max_length]
+        ids = [vocab.get(u, UNK_ID) for u in unit_texts(doc, unit) if not u.isspace()][:max_length]
         rows.append(ids)
     lengths = np.asarray([len(r) for r in rows], dtype=np.int64)
     padded = np.zeros((len(rows), max(1, int(lengths.max(initial=0)))), dtype=np.int64)
