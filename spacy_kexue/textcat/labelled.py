@@ -27,6 +27,15 @@ def read_labelled(
     path: str | Path, *, text_key: str = "text", label_key: str = "label"
 ) -> Iterator[tuple[str, int]]:
     """Yield (text, label) for each record; bad records raise DataFileError naming the line."""
+    for _, record, text, label in labelled_records(path, text_key=text_key, label_key=label_key):
+        yield text, label
+
+
+def labelled_records(
+    path: str | Path, *, text_key: str = "text", label_key: str = "label"
+) -> Iterator[tuple[int, dict, str, int]]:
+    """Yield (line number, record, text, label) for each record, checked as in
+    :func:`read_labelled` (for readers that need the record's other fields too)."""
     for lineno, record in read_records(path):
         text = record.get(text_key)
         if not isinstance(text, str):
@@ -52,7 +61,7 @@ def read_labelled(
                 path=path,
                 line=lineno,
             )
-        yield text, int(label)
+        yield lineno, record, text, int(label)
 
 
 def convert(input_path: str | Path, output_path: str | Path, nlp, *, limit: int = 0) -> int:
