@@ -27,7 +27,7 @@ def read_labelled(
     path: str | Path, *, text_key: str = "text", label_key: str = "label"
 ) -> Iterator[tuple[str, int]]:
     """Yield (text, label) for each record; bad records raise DataFileError naming the line."""
-    for _, record, text, label in labelled_records(path, text_key=text_key, label_key=label_key):
+    for _, _, text, label in labelled_records(path, text_key=text_key, label_key=label_key):
         yield text, label
 
 

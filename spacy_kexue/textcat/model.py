@@ -117,6 +117,29 @@ def build_char_lstm_encoder(
     return _lstm_encoder("char", n_vocab, max_length, pooling=pooling, dropout=dropout, **settings)
 
 
+@registry.architectures("spacy_kexue.CharBagLSTMEncoder.v1")
+def build_char_bag_lstm_encoder(
+    width: int = 128,
+    hidden: int = 128,
+    depth: int = 1,
+    bidirectional: bool = True,
+    pooling: str = "max_mean",
+    dropout: float = 0.2,
+    n_vocab: int = 6000,
+    max_length: int = 200,
+    bag_buckets: int = 50000,
+    bag_width: int = 64,
+) -> Model[list[Doc], Floats2d]:
+    """``CharLSTMEncoder`` with a bag of characters and hashed character bigrams (the mean of
+    their ``bag_width`` embeddings, over ``bag_buckets`` bigram buckets) beside the pooled
+    states, as spaCy's TextCatEnsemble puts a bag of words beside its network."""
+    settings = dict(width=width, hidden=hidden, depth=depth, bidirectional=bidirectional)
+    bag = dict(bag_buckets=bag_buckets, bag_width=bag_width)
+    return _lstm_encoder(
+        "char", n_vocab, max_length, pooling=pooling, dropout=dropout, **settings, **bag
+    )
+
+
 @registry.architectures("spacy_kexue.CharOneHotLSTMEncoder.v1")
 def build_char_onehot_lstm_encoder(
     hidden: int = 128,

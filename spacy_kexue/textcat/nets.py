@@ -10,6 +10,9 @@ each direction's hidden state at every step, which ``kexue_saliency`` reads.
   column c of W_ih, so the layer is an embedding of width 4·hidden added to the gates, with the
   LSTM's own input matrix frozen at the identity (METHODS §6: the same model family as a
   character embedding, without the separate embedding layer).
+  With ``bag_buckets`` > 0 a bag of the text's units and hashed unit bigrams (the mean of
+  their embeddings, a fastText-style linear view, as spaCy's TextCatEnsemble puts a bag of
+  words beside its network) is appended to the pooled features.
 - ``CNNEncoderNet``: embedding -> Conv1d blocks -> max pooling (the ablation).
 """
 
@@ -19,6 +22,7 @@ import torch
 from torch import nn
 
 PAD_ID = 0
+BIGRAM_PRIME = 1_000_003  # bigram (a, b) -> bucket (a * prime + b) mod buckets
 
 
 class RNNEncoderNet(nn.Module):
@@ -41,8 +45,14 @@ class RNNEncoderNet(nn.Module):
         one_hot: bool = False,
         pooling: str = "max_mean",
         dropout: float = 0.0,
+        bag_buckets: int = 0,
+        bag_width: int = 64,
     ):
         super().__init__()
+        if bag_buckets < 0 or (bag_buckets and bag_width < 1):
+            raise ValueError(
+                f"bag_buckets must be >= 0 and bag_width >= 1, got {bag_buckets}, {bag_width}"
+            )
         if pooling not in ("last", "max_mean"):
             raise ValueError(f"pooling must be 'last' or 'max_mean', got {pooling!r}")
         if one_hot and depth != 1:
@@ -65,6 +75,20 @@ class RNNEncoderNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         n_dirs = 2 if bidirectional else 1
         self.n_out = hidden * n_dirs * (2 if pooling == "max_mean" else 1)
+        self.n_vocab, self.bag_buckets = n_vocab, bag_buckets
+        if bag_buckets:
+            # rows: padding, the units (ids 1..n_vocab-1), then the bigram buckets
+            self.bag = nn.Embedding(n_vocab + bag_buckets, bag_width, padding_idx=PAD_ID)
+            self.n_out += bag_width
+
+    def bag_features(self, ids: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """The mean embedding of each row's units and unit bigrams (zeros for an empty row)."""
+        bigrams = (ids[:, :-1] * BIGRAM_PRIME + ids[:, 1:]) % self.bag_buckets + self.n_vocab
+        grams = torch.cat([ids, bigrams], dim=1)
+        present = torch.cat([valid, valid[:, 1:]], dim=1)  # a bigram ends at a valid unit
+        grams = grams.masked_fill(~present, PAD_ID)
+        counts = present.sum(dim=1, keepdim=True).clamp(min=1)
+        return self.bag(grams).sum(dim=1) / counts
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.encode(ids, lengths)[0]
@@ -116,6 +140,8 @@ class RNNEncoderNet(nn.Module):
             maxed = steps.masked_fill(~mask, float("-inf")).max(dim=1).values
             mean = (steps * mask).sum(dim=1) / lengths.clamp(min=1).unsqueeze(1)
             features = torch.cat([maxed, mean], dim=-1)
+        if self.bag_buckets:
+            features = torch.cat([features, self.bag_features(ids, valid)], dim=-1)
         # Texts without a known unit get all-zero features (the output layer's bias decides).
         features = self.dropout(features.masked_fill((lengths == 0).unsqueeze(1), 0.0))
         return features, forward_states, backward_states

@@ -33,6 +33,14 @@ ENCODERS = {
         "width": HIDDEN,
         "dropout": 0.0,
     },
+    "char_bag_lstm": {
+        "@architectures": "spacy_kexue.CharBagLSTMEncoder.v1",
+        "hidden": HIDDEN,
+        "width": HIDDEN,
+        "dropout": 0.0,
+        "bag_buckets": 97,
+        "bag_width": 8,
+    },
     "word_lstm": {
         "@architectures": "spacy_kexue.WordLSTMEncoder.v1",
         "hidden": HIDDEN,
@@ -46,7 +54,7 @@ ENCODERS = {
         "dropout": 0.0,
     },
 }
-LSTM_ENCODERS = ["char_onehot_lstm", "char_lstm", "word_lstm"]
+LSTM_ENCODERS = ["char_onehot_lstm", "char_lstm", "char_bag_lstm", "word_lstm"]
 
 CROSS_ENTROPY = {"@losses": "spacy_kexue.CrossEntropy.v1"}
 

@@ -15,6 +15,7 @@ from thinc.api import Linear
 
 from spacy_kexue.textcat.featurize import build_vocab, doc_units, featurize
 from spacy_kexue.textcat.model import (
+    build_char_bag_lstm_encoder,
     build_char_cnn_encoder,
     build_char_lstm_encoder,
     get_encoder,
@@ -139,6 +140,33 @@ def test_bad_architecture_settings():
         build_char_lstm_encoder(width=8, hidden=8, max_length=0)
     with pytest.raises(ValueError, match="kexue encoder"):
         get_encoder(Linear(2, 2))
+    with pytest.raises(ValueError, match="bag_buckets"):
+        build_char_bag_lstm_encoder(width=8, hidden=8, bag_buckets=-1)
+    with pytest.raises(ValueError, match="bag_width"):
+        build_char_bag_lstm_encoder(width=8, hidden=8, bag_buckets=10, bag_width=0)
+
+
+def test_bag_features_are_the_mean_over_units_and_bigrams():
+    """The bag of a row: its units' and its bigrams' embeddings, averaged; padding is ignored,
+    so a text's features do not depend on what it is batched with."""
+    import torch
+
+    from spacy_kexue.textcat.nets import BIGRAM_PRIME, RNNEncoderNet
+
+    torch.manual_seed(0)
+    net = RNNEncoderNet(10, 4, 4, bag_buckets=7, bag_width=3).eval()
+    assert net.n_out == 4 * 2 * 2 + 3
+    ids = torch.tensor([[3, 5, 2, 0, 0], [1, 2, 3, 4, 5]])
+    lengths = torch.tensor([3, 5])
+    valid = torch.arange(5).unsqueeze(0) < lengths.unsqueeze(1)
+    bag = net.bag_features(ids, valid)
+    rows = [3, 5, 2] + [10 + (a * BIGRAM_PRIME + b) % 7 for a, b in ((3, 5), (5, 2))]
+    expected = net.bag.weight[rows].mean(dim=0)
+    assert torch.allclose(bag[0], expected)
+    with torch.no_grad():
+        alone = net(ids[:1, :3], lengths[:1])
+        batched = net(ids, lengths)
+    assert torch.allclose(alone[0], batched[0], atol=1e-6)
 
 
 def test_vocab_comes_from_every_training_doc():
