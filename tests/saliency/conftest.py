@@ -33,6 +33,7 @@ from tests.tokenizer.conftest import single_torch_thread
 VARIANTS = {
     "char_lstm": ENCODERS["char_lstm"],
     "char_onehot_lstm": ENCODERS["char_onehot_lstm"],
+    "char_bag_lstm": ENCODERS["char_bag_lstm"],
     "word_lstm": ENCODERS["word_lstm"],
     "char_lstm_forward": dict(ENCODERS["char_lstm"], bidirectional=False),
     "char_lstm_last": dict(ENCODERS["char_lstm"], pooling="last"),
@@ -41,6 +42,7 @@ VARIANTS = {
 LSTM_VARIANTS = [
     "char_lstm",
     "char_onehot_lstm",
+    "char_bag_lstm",
     "word_lstm",
     "char_lstm_forward",
     "char_lstm_last",
