@@ -233,30 +233,31 @@ def main() -> None:
         )
         return job, seconds
 
+    sizes = {fold.category: len(fold.test) for fold in folds}
     results: dict[str, dict[str, dict]] = {fold.category: {} for fold in folds}
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as executor:
         for (fold, system, _, _), seconds in executor.map(run, jobs):
-            cell = score_system(
-                args.work_dir / fold.category / system / "model-best", fold, fold_dev[fold.category]
-            )
+            model_dir = args.work_dir / fold.category / system / "model-best"
+            cell = score_system(model_dir, fold, fold_dev[fold.category])
             cell["train_seconds"] = seconds
             results[fold.category][system] = cell
-    summary = summarise(results, systems)
-    sizes = {fold.category: len(fold.test) for fold in folds}
-    print(format_report(results, summary, systems, sizes))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "command": shlex.join(["python", "benchmarks/sentiment_ood.py", *sys.argv[1:]]),
-            "systems": {
-                s: {"config": str(c.relative_to(REPO)), "overrides": e}
-                for s, (c, e) in configs.items()
-            },
-            "test_sizes": sizes,
-            "folds": results,
-            "summary": summary,
-        }
-        args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
+            if args.json:  # after every cell, so an interrupted run keeps what it scored
+                write_json(args.json, configs, sizes, results, systems)
+    print(format_report(results, summarise(results, systems), systems, sizes))
+
+
+def write_json(path: Path, configs: dict, sizes: dict, results: dict, systems: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "command": shlex.join(["python", "benchmarks/sentiment_ood.py", *sys.argv[1:]]),
+        "systems": {
+            s: {"config": str(c.relative_to(REPO)), "overrides": e} for s, (c, e) in configs.items()
+        },
+        "test_sizes": sizes,
+        "folds": {c: cells for c, cells in results.items() if cells},
+        "summary": summarise(results, systems),
+    }
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":
