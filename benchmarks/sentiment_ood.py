@@ -39,7 +39,7 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sentiment import REPO, STOCK_CONFIG, train
+from sentiment import COVERAGES, REPO, STOCK_CONFIG, train
 
 from spacy_kexue.paths import data_dir as default_data_dir
 from spacy_kexue.textcat.folds import Fold, Review, category_folds, read_reviews
@@ -48,7 +48,6 @@ from spacy_kexue.textcat.metrics import confidence_cuts, covered_accuracy
 
 BOW_CONFIG = REPO / "configs" / "sentiment_spacy_bow.cfg"
 PEERS = {"spacy-ensemble": STOCK_CONFIG, "spacy-bow": BOW_CONFIG}
-COVERAGES = (1.0, 0.9, 0.8)
 
 
 def parse_variant(spec: str) -> tuple[str, Path, list[str]]:
