@@ -124,7 +124,9 @@ def test_unlabelled_examples_get_no_gradient():
 # --- batching -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("encoder", ["char_lstm", "char_onehot_lstm", "word_lstm", "char_cnn"])
+@pytest.mark.parametrize(
+    "encoder", ["char_lstm", "char_onehot_lstm", "char_bag_lstm", "word_lstm", "char_cnn"]
+)
 def test_pipe_equals_call(trained_nlp, encoder):
     if encoder == "char_lstm":
         nlp = trained_nlp
@@ -415,6 +417,23 @@ def test_pickle_round_trip(trained_nlp):
     np.testing.assert_allclose(once, original, atol=1e-3)
     again = pickle.loads(pickle.dumps(loaded))
     np.testing.assert_array_equal(cats_array(again.pipe(TEXTS)), once)
+
+
+def test_bag_encoder_round_trips(tmp_path):
+    """The n-gram bag's table travels with the weights: bytes, disk and pickle."""
+    nlp = make_nlp("char_bag_lstm", loss=CROSS_ENTROPY)
+    train(nlp, make_examples(nlp), n_iter=20)
+    original = cats_array(nlp.pipe(TEXTS))
+    fresh = blank_copy(nlp)
+    fresh.initialize(lambda: make_examples(fresh))
+    assert not np.allclose(cats_array(fresh.pipe(TEXTS)), original, atol=1e-2)
+    nlp.to_disk(tmp_path / "bag")
+    for loaded in (
+        blank_copy(nlp).from_bytes(nlp.to_bytes()),
+        spacy.load(tmp_path / "bag"),
+        pickle.loads(pickle.dumps(nlp)),
+    ):
+        np.testing.assert_allclose(cats_array(loaded.pipe(TEXTS)), original, atol=1e-3)
 
 
 def test_corrupted_model_file_fails_checksum(trained_nlp, tmp_path):
