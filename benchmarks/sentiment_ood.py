@@ -191,7 +191,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="Trainings run at once.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--report", action="store_true", help="Print the table of the --json file and stop."
+    )
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads(args.json.read_text())
+        systems = list(saved["systems"])
+        print(format_report(saved["folds"], saved["summary"], systems, saved["test_sizes"]))
+        return
 
     data = args.data_dir or default_data_dir()
     variants = [parse_variant(v) for v in (args.variant or ["kexue=configs/sentiment.cfg"])]
