@@ -79,11 +79,8 @@ def write_docbins(fold_dir: Path, fold: Fold, dev: list[Review], docs: dict[str,
         docbin.to_disk(target)
 
 
-def positive_scores(model_dir: Path, texts: list[str]) -> tuple[list[float], float]:
+def positive_scores(nlp, texts: list[str]) -> tuple[list[float], float]:
     """P(POSITIVE) per text and docs/s of ``nlp.pipe``."""
-    import spacy
-
-    nlp = spacy.load(model_dir)
     list(nlp.pipe(texts[:64]))
     start = time.perf_counter()
     scores = [doc.cats[POSITIVE] for doc in nlp.pipe(texts, batch_size=256)]
@@ -91,15 +88,20 @@ def positive_scores(model_dir: Path, texts: list[str]) -> tuple[list[float], flo
 
 
 def score_system(model_dir: Path, fold: Fold, dev: list[Review]) -> dict:
-    test_scores, docs_per_second = positive_scores(model_dir, [r.text for r in fold.test])
-    dev_scores, _ = positive_scores(model_dir, [r.text for r in dev])
+    import spacy
+
+    nlp = spacy.load(model_dir)
+    test_scores, docs_per_second = positive_scores(nlp, [r.text for r in fold.test])
+    dev_scores, _ = positive_scores(nlp, [r.text for r in dev])
     gold = [r.label for r in fold.test]
-    cuts = confidence_cuts(dev_scores, COVERAGES)
-    dev_gold = [r.label for r in dev]
+    coverage = {
+        str(c): covered_accuracy(test_scores, gold, cut)
+        for c, cut in confidence_cuts(dev_scores, COVERAGES).items()
+    }
     return {
-        "accuracy": covered_accuracy(test_scores, gold, 0.0)["accuracy"],
-        "coverage": {str(c): covered_accuracy(test_scores, gold, cut) for c, cut in cuts.items()},
-        "dev_accuracy": covered_accuracy(dev_scores, dev_gold, 0.0)["accuracy"],
+        "accuracy": coverage["1.0"]["accuracy"],
+        "coverage": coverage,
+        "dev_accuracy": covered_accuracy(dev_scores, [r.label for r in dev], 0.0)["accuracy"],
         "docs_per_second": docs_per_second,
     }
 
@@ -216,20 +218,25 @@ def main() -> None:
     categories = args.categories.split(",") if args.categories else None
     folds = category_folds(pool, categories)
 
-    import spacy
+    fold_dev = {f.category: [r for r in shared_dev if r.category != f.category] for f in folds}
+    if any(
+        not (args.work_dir / fold.category / f"{split}.spacy").exists()
+        for fold in folds
+        for split in ("train", "dev")
+    ):  # a resumed run whose DocBins are all written skips the tokenizing
+        import spacy
 
-    tokenizer = spacy.load("zh_kexue_sm", exclude=["sentencizer", "textcat", "saliency", "vae"])
-    texts = sorted({r.text for r in pool} | {r.text for r in shared_dev})
-    docs = dict(zip(texts, tokenizer.tokenizer.pipe(texts), strict=True))
-    jobs = []
-    fold_dev = {}
-    for fold in folds:
-        fold_dir = args.work_dir / fold.category
-        fold_dev[fold.category] = [r for r in shared_dev if r.category != fold.category]
-        write_docbins(fold_dir, fold, fold_dev[fold.category], docs)
-        for system, (config, extra) in configs.items():
-            jobs.append((fold, system, config, extra))
-    del docs
+        nlp = spacy.load("zh_kexue_sm", exclude=["sentencizer", "textcat", "saliency", "vae"])
+        texts = sorted({r.text for r in pool} | {r.text for r in shared_dev})
+        docs = dict(zip(texts, nlp.tokenizer.pipe(texts), strict=True))
+        for fold in folds:
+            write_docbins(args.work_dir / fold.category, fold, fold_dev[fold.category], docs)
+        del docs
+    jobs = [
+        (fold, system, config, extra)
+        for fold in folds
+        for system, (config, extra) in configs.items()
+    ]
 
     def run(job):
         fold, system, config, extra = job

@@ -11,7 +11,6 @@ tests on. numpy-free, spaCy-free.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,8 +82,3 @@ def category_folds(
         train = [r for r in reviews if r.category != category and r.text not in tested]
         folds.append(Fold(category, train, list(tested.values())))
     return folds
-
-
-def label_balance(reviews: Iterable[Review]) -> dict[int, int]:
-    """How many reviews of each label (for the benchmark's table)."""
-    return dict(sorted(Counter(r.label for r in reviews).items()))
