@@ -7,6 +7,8 @@
   bytes (no pickle: loading a stranger's model cannot run code), floats optionally stored as
   float16. They plug into thinc's ``PyTorchWrapper_v3`` (``serialize_model`` /
   ``deserialize_model``) in place of thinc's default ``torch.save``.
+- :class:`AveragedTorchPipe`: ``use_params(optimizer.averages)`` swaps in the averaged
+  weights of the PyTorch modules too (``use_averages = true`` in a training config).
 """
 
 from __future__ import annotations
@@ -158,3 +160,33 @@ def wrap_id_module(net: Any) -> Any:
         serialize_model=partial(serialize_module, half=True),
         deserialize_model=deserialize_module,
     )
+
+
+def shim_averages(model: Any, params: dict) -> dict:
+    """``params`` (an optimizer's ``averages``) plus the entries thinc's ``PyTorchShim.use_params``
+    looks for. The optimizer keys a torch parameter as ``(shim.id, name)`` but the shim reads
+    ``"pytorch_{id}_{name}"``, so without these the averaged torch weights are computed and
+    never used. Each shim's entry set is completed from its current state dict (buffers such
+    as batch-norm statistics are not averaged), since the shim loads it strictly."""
+    from thinc.api import torch2xp
+
+    aliased = dict(params)
+    for node in model.walk():
+        for shim in node.shims:
+            names = {key[1] for key in params if isinstance(key, tuple) and key[0] == shim.id}
+            if not names:
+                continue
+            for name, value in shim._model.state_dict().items():
+                source = params[(shim.id, name)] if name in names else torch2xp(value)
+                aliased[f"pytorch_{shim.id}_{name}"] = source
+    return aliased
+
+
+class AveragedTorchPipe:
+    """Mixin for a ``TrainablePipe`` whose model wraps PyTorch modules: ``use_params`` (what
+    ``spacy train`` calls to evaluate and save with averaged weights) reaches the modules.
+    A plain generator, like spaCy's own: ``Language.use_params`` steps it with ``next``."""
+
+    def use_params(self, params: dict) -> Iterator[None]:
+        with self.model.use_params(shim_averages(self.model, params)):
+            yield

@@ -44,7 +44,7 @@ from thinc.api import Config, Model
 from thinc.types import Floats2d
 
 from ..integrity import CHECKSUM_FILE, ChecksummedPipe  # noqa: F401 (CHECKSUM_FILE: re-exported)
-from ..torch_util import install_fork_hook
+from ..torch_util import AveragedTorchPipe, install_fork_hook
 from .states import StateStore
 
 UNCERTAIN_ATTR = "sentiment_uncertain"
@@ -122,7 +122,7 @@ def make_kexue_textcat(
     )
 
 
-class KexueTextCategorizer(ChecksummedPipe, TextCategorizer):
+class KexueTextCategorizer(AveragedTorchPipe, ChecksummedPipe, TextCategorizer):
     """Exclusive-class text categorizer trained with a configurable loss."""
 
     def __init__(

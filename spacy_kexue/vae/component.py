@@ -31,7 +31,7 @@ from thinc.api import Config, Model, Optimizer
 from thinc.types import Floats2d
 
 from ..integrity import ChecksummedPipe
-from ..torch_util import install_fork_hook
+from ..torch_util import AveragedTorchPipe, install_fork_hook
 
 VECTOR_ATTR = "vae_vector"
 SIMILARITY_ATTR = "vae_similarity"
@@ -98,7 +98,7 @@ def make_kexue_vae(nlp: Language, name: str, model: Model[list[Doc], Floats2d]) 
     return KexueVAE(nlp.vocab, model, name)
 
 
-class KexueVAE(ChecksummedPipe, TrainablePipe):
+class KexueVAE(AveragedTorchPipe, ChecksummedPipe, TrainablePipe):
     def __init__(
         self, vocab: Vocab, model: Model[list[Doc], Floats2d], name: str = "kexue_vae"
     ) -> None:
