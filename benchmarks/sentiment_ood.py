@@ -208,7 +208,6 @@ def main() -> None:
     peers = [] if args.peers == "none" else [p for p in args.peers.split(",") if p]
     configs = {name: (path, extra) for name, path, extra in variants}
     configs.update({peer: (PEERS[peer], []) for peer in peers})
-    systems = list(configs)
     if args.jobs > 1:
         # Trainings share the cores: one thread each rather than oversubscribed pools.
         os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -247,8 +246,11 @@ def main() -> None:
         )
         return job, seconds
 
-    sizes = {fold.category: len(fold.test) for fold in folds}
-    results: dict[str, dict[str, dict]] = {fold.category: {} for fold in folds}
+    systems_saved, sizes, results = load_saved(args.json, settings(configs))
+    sizes.update({fold.category: len(fold.test) for fold in folds})
+    for fold in folds:
+        results.setdefault(fold.category, {})
+    systems_saved.update(settings(configs))
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as executor:
         for (fold, system, _, _), seconds in executor.map(run, jobs):
             model_dir = args.work_dir / fold.category / system / "model-best"
@@ -256,20 +258,46 @@ def main() -> None:
             cell["train_seconds"] = seconds
             results[fold.category][system] = cell
             if args.json:  # after every cell, so an interrupted run keeps what it scored
-                write_json(args.json, configs, sizes, results, systems)
+                write_json(args.json, systems_saved, sizes, results)
+    systems = list(systems_saved)
     print(format_report(results, summarise(results, systems), systems, sizes))
 
 
-def write_json(path: Path, configs: dict, sizes: dict, results: dict, systems: list[str]) -> None:
+def settings(configs: dict) -> dict[str, dict]:
+    """What a system was trained with, as the JSON file records it."""
+    return {
+        s: {"config": str(c.relative_to(REPO)), "overrides": e} for s, (c, e) in configs.items()
+    }
+
+
+def load_saved(path: Path | None, running: dict[str, dict]) -> tuple[dict, dict, dict]:
+    """(systems, test sizes, results) of an earlier run saved at ``path``, which this run adds
+    to: other folds and other systems stay. A system of this run that the file holds with
+    other settings is an error, since its cells would mix two models under one name."""
+    if path is None or not path.exists():
+        return {}, {}, {}
+    saved = json.loads(path.read_text())
+    for name, setting in running.items():
+        if name in saved["systems"] and saved["systems"][name] != setting:
+            raise SystemExit(
+                f"{path}: system {name!r} was trained with {saved['systems'][name]}, this run "
+                f"gives it {setting}; name the variant differently or write another --json file"
+            )
+    return saved["systems"], saved["test_sizes"], saved["folds"]
+
+
+def write_json(path: Path, systems: dict[str, dict], sizes: dict, results: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    commands = []
+    if path.exists():
+        commands = json.loads(path.read_text()).get("commands", [])
+    command = shlex.join(["python", "benchmarks/sentiment_ood.py", *sys.argv[1:]])
     payload = {
-        "command": shlex.join(["python", "benchmarks/sentiment_ood.py", *sys.argv[1:]]),
-        "systems": {
-            s: {"config": str(c.relative_to(REPO)), "overrides": e} for s, (c, e) in configs.items()
-        },
+        "commands": [*commands, command] if command not in commands else commands,
+        "systems": systems,
         "test_sizes": sizes,
         "folds": {c: cells for c, cells in results.items() if cells},
-        "summary": summarise(results, systems),
+        "summary": summarise(results, list(systems)),
     }
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
 

@@ -72,3 +72,23 @@ def test_a_variant_is_name_equals_config_then_overrides(bench):
         bench.parse_variant("configs/sentiment.cfg")
     with pytest.raises(SystemExit, match="no config"):
         bench.parse_variant("x=configs/missing.cfg")
+
+
+def test_a_run_adds_its_folds_to_a_saved_file_and_refuses_a_renamed_setting(bench, tmp_path):
+    path = tmp_path / "ood.json"
+    kexue = {"config": "configs/sentiment.cfg", "overrides": []}
+    bow = {"config": "configs/sentiment_spacy_bow.cfg", "overrides": []}
+    first = {"书籍": {"kexue": cell(0.9), "spacy-bow": cell(0.8)}}
+    bench.write_json(path, {"kexue": kexue, "spacy-bow": bow}, {"书籍": 9}, first)
+    systems, sizes, results = bench.load_saved(path, {"kexue": kexue})
+    assert systems == {"kexue": kexue, "spacy-bow": bow} and sizes == {"书籍": 9}
+    results["酒店"] = {"kexue": cell(0.7)}
+    bench.write_json(path, systems, {**sizes, "酒店": 8}, results)
+    saved = bench.json.loads(path.read_text())
+    assert list(saved["folds"]) == ["书籍", "酒店"] and saved["test_sizes"]["酒店"] == 8
+    assert saved["summary"]["kexue"]["folds"] == 2 and saved["summary"]["spacy-bow"]["folds"] == 1
+    assert len(saved["commands"]) == 1  # the same command twice is recorded once
+    other = {"config": "configs/sentiment.cfg", "overrides": ["--training.max_steps", "9"]}
+    with pytest.raises(SystemExit, match="'kexue' was trained with"):
+        bench.load_saved(path, {"kexue": other})
+    assert bench.load_saved(tmp_path / "missing.json", {"kexue": kexue}) == ({}, {}, {})
