@@ -47,8 +47,15 @@ def doc_units(doc: Doc, unit: str) -> tuple[list[str], np.ndarray]:
 
 def build_vocab(docs: Iterable[Doc], unit: str, size: int, min_count: int = 1) -> dict[str, int]:
     """The ``size`` most frequent units (ties broken by first appearance), numbered from 1."""
+    return vocab_of_units((unit_texts(doc, unit) for doc in docs), size, min_count)
+
+
+def vocab_of_units(
+    unit_lists: Iterable[list[str]], size: int, min_count: int = 1
+) -> dict[str, int]:
+    """:func:`build_vocab` over texts already split into units (whitespace units skipped)."""
     counts: Counter[str] = Counter()
-    for doc in docs:
-        counts.update(u for u in unit_texts(doc, unit) if not u.isspace())
+    for units in unit_lists:
+        counts.update(u for u in units if not u.isspace())
     frequent = [u for u, n in counts.most_common(size) if n >= min_count]
     return {u: i + 1 for i, u in enumerate(frequent)}

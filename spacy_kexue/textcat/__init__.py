@@ -3,7 +3,7 @@
 :mod:`.component` holds the pipeline component, :mod:`.model` the registered encoder and
 classifier architectures (:mod:`.nets` their PyTorch modules, :mod:`.featurize` docs -> unit
 ids), :mod:`.losses` the registered losses, :mod:`.labelled` the labelled JSONL data and
-:mod:`.metrics` the scores. Light to import: the public names below load on first use.
+:mod:`.metrics` the scores, :mod:`.pretrain` the encoder's language-model pretraining. Light to import: the public names below load on first use.
 """
 
 from ..lazy import lazy_exports
