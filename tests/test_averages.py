@@ -13,16 +13,8 @@ from spacy.training import Example
 from thinc.api import Adam, fix_random_seed, torch2xp
 
 from tests.textcat.conftest import make_examples, make_nlp
-
-VAE = {
-    "@architectures": "spacy_kexue.TextVAE.v1",
-    "width": 16,
-    "enc_hidden": 16,
-    "dec_hidden": 32,
-    "latent": 4,
-    "dropout": 0.0,
-}
-TEXTS = ["这个很好", "非常满意", "太差了", "很失望", "质量不错", "不要买"]
+from tests.vae.test_component import SMALL as VAE
+from tests.vae.test_component import TEXTS
 
 
 def torch_state(pipe) -> dict[str, np.ndarray]:
