@@ -191,6 +191,10 @@ def format_report(results: dict, summary: dict, systems: list[str], sizes: dict)
         f"{summary[s]['mean_accuracy']:16.4f}" if s in summary else f"{'-':>16s}" for s in systems
     )
     lines.append(f"{'mean':10s} {'':6s} {mean}")
+    counts = " ".join(
+        f"{summary[s]['folds']:16d}" if s in summary else f"{'-':>16s}" for s in systems
+    )
+    lines.append(f"{'folds':10s} {'':6s} {counts}  (each mean is over its system's folds)")
     for cov in (str(c) for c in COVERAGES[1:]):
         row = " ".join(
             f"{summary[s]['mean_by_coverage'][cov]:16.4f}" if s in summary else f"{'-':>16s}"

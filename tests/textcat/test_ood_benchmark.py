@@ -59,6 +59,8 @@ def test_summary_compares_each_variant_with_the_best_stock_route(bench):
     # a CJK character takes two terminal columns: the rows line up with the header
     assert len({columns(line) for line in rows}) == 1 and len(rows) == 3
     assert "-1.00 points against spacy-ensemble over 2 folds, ahead on 1 of them" in report
+    folds_row = next(line for line in lines if line.startswith("folds"))
+    assert folds_row.split()[1:4] == ["3", "2", "2"]
 
 
 def test_a_variant_is_name_equals_config_then_overrides(bench):
