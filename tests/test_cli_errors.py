@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from spacy_kexue.cli import app
 from spacy_kexue.cli.errors import DEBUG_ENV, describe, one_line
 from spacy_kexue.errors import DataFileError
+from tests.conftest import REPO
 
 runner = CliRunner()
 
@@ -82,6 +83,20 @@ COMMANDS: dict[str, tuple[list[str], dict[str, str]]] = {
             "output": "output",
             "--model": "model",
             "--limit": "number_zero_ok",
+        },
+    ),
+    "textcat pretrain": (
+        ["{d}/textcat.cfg", "{d}/encoder.bin", "--raw-text", "{d}/good.txt", "--steps", "1"],
+        {
+            "config_path": "input_nonempty",
+            "output": "output",
+            "--raw-text": "input",
+            "--steps": "number",
+            "--batch-size": "number",
+            "--learn-rate": "number",
+            "--max-length": "number",
+            "--seed": "number_zero_ok",
+            "--set": "override",
         },
     ),
     "vae evaluate": (
@@ -161,10 +176,32 @@ COMMANDS: dict[str, tuple[list[str], dict[str, str]]] = {
 }
 
 #: Parameters not worth a bad-input case: flags, free text, names checked by the code itself.
-FREE = {"--format", "--text-key", "--disable", "--resume", "--overwrite", "--vector",
-        "--scheduler", "--cluster", "--method", "--backend", "--dev", "--family",
-        "--exclude-family", "--augmenter", "--no-lm", "--pipeline", "--json", "--dict",
-        "--snownlp-from", "texts", "start", "end"}  # fmt: skip
+FREE = {
+    "--format",
+    "--text-key",
+    "--disable",
+    "--resume",
+    "--overwrite",
+    "--vector",
+    "--scheduler",
+    "--cluster",
+    "--method",
+    "--backend",
+    "--dev",
+    "--family",
+    "--exclude-family",
+    "--augmenter",
+    "--no-lm",
+    "--pipeline",
+    "--json",
+    "--dict",
+    "--snownlp-from",
+    "texts",
+    "start",
+    "end",
+    "--component",
+    "--base",
+}  # fmt: skip (textcat pretrain loads --base only for word units)
 
 
 def walk(command, path=()):
@@ -269,6 +306,7 @@ def folder(tmp_path):
     (d / "binary.txt").write_bytes(bytes(range(256)) * 4)
     (d / "latin1.txt").write_bytes("café crème\n".encode("latin-1"))
     (d / "line.png").write_bytes(b"")
+    (d / "textcat.cfg").write_text((REPO / "configs" / "sentiment.cfg").read_text(), "utf-8")
     (d / "ocrset").mkdir()
     (d / "ocrset" / "labels.jsonl").write_text("", encoding="utf-8")
     return d

@@ -17,6 +17,7 @@ from ._util import (
     load_nlp,
     output_path,
     parse_overrides,
+    positive,
 )
 
 textcat_app = command_group("Sentiment data and models (kexue_textcat).")
@@ -65,11 +66,13 @@ def pretrain_cli(
     ),
     steps: int = typer.Option(DEFAULTS["steps"], min=1, help="Training batches."),
     batch_size: int = typer.Option(DEFAULTS["batch_size"], min=1, help="Texts a batch."),
-    learn_rate: float = typer.Option(DEFAULTS["learn_rate"], min=0.0, help="Adam's step size."),
+    learn_rate: float = typer.Option(
+        DEFAULTS["learn_rate"], help="Adam's step size.", callback=positive
+    ),
     max_length: int = typer.Option(
         DEFAULTS["max_length"], min=2, help="Units a text (a random window of longer ones)."
     ),
-    seed: int = typer.Option(DEFAULTS["seed"], help="Random seed."),
+    seed: int = typer.Option(DEFAULTS["seed"], min=0, help="Random seed."),
     overrides: list[str] = typer.Option(
         [], "--set", help="Config override, e.g. --set components.textcat.model.encoder.width=64."
     ),
