@@ -22,6 +22,7 @@ COMMANDS = {
     "segmenter train": "segmenter",
     "segmenter prepare-raw": "segmenter",
     "textcat convert": "textcat",
+    "textcat pretrain": "textcat",
     "vae evaluate": "vae",
     "vae sample": "vae",
     "vae reconstruct": "vae",
