@@ -252,18 +252,16 @@ class KexueTextCategorizer(AveragedTorchPipe, ChecksummedPipe, TextCategorizer):
         from .model import get_encoder, set_vocab
 
         encoder = get_encoder(self.model)
-        if init_encoder is None and (
-            set_vocab(encoder, (eg.reference for eg in get_examples()), vocab_min_count) == 0
-        ):
+        if init_encoder is not None:
+            from .pretrain import load_pretrained_encoder
+
+            load_pretrained_encoder(encoder, init_encoder)
+        elif set_vocab(encoder, (eg.reference for eg in get_examples()), vocab_min_count) == 0:
             raise ValueError(
                 f"{self.name}: the training docs have no characters or words to build the "
                 "encoder's vocabulary from. Check the training corpus."
             )
         super().initialize(get_examples, nlp=nlp, labels=labels, positive_label=positive_label)
-        if init_encoder is not None:
-            from .pretrain import load_pretrained_encoder
-
-            load_pretrained_encoder(encoder, init_encoder)
 
     # The abstain band is a setting of the factory, not something learned: the value the
     # component was made with (the config's, overrides included) wins over the saved cfg.

@@ -26,6 +26,7 @@ __all__ = [
     "doc_units",
     "featurize",
     "featurize_deletions",
+    "known_ids",
     "unit_ids",
 ]
 
@@ -45,13 +46,20 @@ class Batch:
         return np.searchsorted(self.owners[row], np.arange(n_tokens), side="left")
 
 
+def known_ids(units: Sequence[str], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The ids of the in-vocabulary ``units`` and their positions in ``units``
+    (out-of-vocabulary units are dropped)."""
+    ids = np.fromiter((vocab.get(u, 0) for u in units), dtype=np.int64, count=len(units))
+    kept = np.flatnonzero(ids)
+    return ids[kept], kept
+
+
 def unit_ids(doc: Doc, vocab: dict[str, int], unit: str) -> tuple[np.ndarray, np.ndarray]:
     """The ids of the doc's in-vocabulary units and the token each belongs to, before any
     truncation (out-of-vocabulary units are dropped)."""
     units, owners = doc_units(doc, unit)
-    ids = np.fromiter((vocab.get(u, 0) for u in units), dtype=np.int64, count=len(units))
-    kept = np.flatnonzero(ids)
-    return ids[kept], owners[kept]
+    ids, kept = known_ids(units, vocab)
+    return ids, owners[kept]
 
 
 def _truncate(ids: np.ndarray, owners: np.ndarray, max_length: int):

@@ -157,6 +157,7 @@ def pretrain_encoder(
     import torch
 
     from ..units import vocab_of_units
+    from .featurize import known_ids
 
     if steps < 1 or batch_size < 1 or max_length < 2:
         raise ValueError("steps and batch_size must be >= 1 and max_length >= 2")
@@ -166,9 +167,7 @@ def pretrain_encoder(
     if not vocab:
         raise ValueError("the pretraining texts have no characters or words to learn from")
     encoder.attrs["vocab"] = vocab
-    rows = [np.fromiter((vocab.get(u, 0) for u in us), np.int64, len(us)) for us in units]
-    rows = [ids[ids > 0] for ids in rows]  # out-of-vocabulary units are dropped, as in training
-    rows = [ids for ids in rows if len(ids) > 1]
+    rows = [ids for ids in (known_ids(us, vocab)[0] for us in units) if len(ids) > 1]
     if not rows:
         raise ValueError("no pretraining text has two units in the encoder's vocabulary")
     torch.manual_seed(seed)
