@@ -21,6 +21,7 @@ from spacy_kexue.saliency.extensions import NoSaliencyError
 from spacy_kexue.textcat.model import get_encoder
 from tests.multiprocess import pipe_in_subprocess
 from tests.saliency.conftest import (
+    FLOAT16_WEIGHTS,
     LSTM_VARIANTS,
     OOV_TEXT,
     TEXTS,
@@ -241,7 +242,7 @@ def test_follows_a_replaced_textcat(trained, monkeypatch):
     encodes = count_encodes(monkeypatch, nlp)
     docs = list(nlp.pipe(TEXTS, batch_size=4))
     assert encodes[0] == 4
-    assert_saliencies_close(saliencies(docs), reference, atol=2e-3)  # float16 weights
+    assert_saliencies_close(saliencies(docs), reference, **FLOAT16_WEIGHTS)
 
 
 def test_replacing_the_textcat_by_a_cnn(trained):
@@ -536,7 +537,7 @@ def test_bytes_round_trip(trained):
     assert saliency.textcat is loaded.get_pipe(TEXTCAT)
     assert saliency.textcat.keep_states is True
     once = saliencies(loaded.pipe(TEXTS))
-    assert_saliencies_close(once, original, atol=2e-3)  # weights are stored as float16
+    assert_saliencies_close(once, original, **FLOAT16_WEIGHTS)
     again = blank_copy(loaded).from_bytes(loaded.to_bytes())
     assert_saliencies_close(saliencies(again.pipe(TEXTS)), once, atol=0, rtol=0)
 
@@ -556,7 +557,7 @@ def test_disk_round_trip_and_spacy_load(trained, tmp_path):
     assert saliency.cfg == {**DEFAULTS, **SETTINGS}
     assert saliency.textcat is loaded.get_pipe(TEXTCAT)
     assert saliency.textcat.keep_states is True
-    assert_saliencies_close(saliencies(loaded.pipe(TEXTS)), original, atol=2e-3)
+    assert_saliencies_close(saliencies(loaded.pipe(TEXTS)), original, **FLOAT16_WEIGHTS)
 
 
 def test_occlusion_setting_survives_loading(trained, tmp_path):
