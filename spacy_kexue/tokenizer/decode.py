@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from typing import Protocol
 
@@ -214,8 +214,14 @@ class UserDictionary:
     def __repr__(self) -> str:
         return f"UserDictionary({len(self)} words)"
 
-    def find(self, text: str) -> list[tuple[int, int]]:
-        """Non-overlapping ``(start, end)`` matches, leftmost first, longest at each start."""
+    def find(
+        self, text: str, accept: Callable[[int, int], bool] | None = None
+    ) -> list[tuple[int, int]]:
+        """Non-overlapping ``(start, end)`` matches, leftmost first, longest at each start.
+
+        ``accept(start, end)``, when given, vetoes matches: at each start the longest accepted
+        match is taken, and a start with none is passed over.
+        """
         if not self._words:
             return []
         if self._first_re is None:
@@ -235,7 +241,7 @@ class UserDictionary:
                 is_word = prefixes.get(text[i:j])
                 if is_word is None:
                     break
-                if is_word:
+                if is_word and (accept is None or accept(i, j)):
                     best = j
                 j += 1
             if best:

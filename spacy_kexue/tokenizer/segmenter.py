@@ -44,7 +44,8 @@ from ..text import check_text
 from ..torch_util import check_state_dict, install_fork_hook
 from ._loops import segment_piece
 from .decode import B, S, UserDictionary, boundaries, force_words_mask, viterbi
-from .pretok import attached_positions, has_attached, is_attached, split_runs
+from .plan import plan_text
+from .pretok import attached_positions, has_attached
 from .pseudo_sentences import tag_lengths
 from .unigram import UnigramSegmenter
 
@@ -256,21 +257,7 @@ class KexueSegmenter(DummyTokenizer):
         pieces: list[str] = []
         for text in texts:
             check_text(text)
-            plan = []
-            for start, end, kind in split_runs(text):
-                if kind == "han":
-                    first = len(pieces)
-                    a = start
-                    while a < end:
-                        b = min(end, a + self.max_chunk)
-                        while a + 1 < b < end and is_attached(text[b]):  # not inside a grapheme
-                            b -= 1
-                        pieces.append(text[a:b])
-                        a = b
-                    plan.append((kind, first, len(pieces)))
-                else:
-                    plan.append((kind, start, end))
-            plans.append(plan)
+            plans.append(plan_text(text, self.max_chunk, self.user_words, pieces))
         words_of_piece = self._segment_pieces(pieces)
         return [
             self._words(text, plan, words_of_piece) for text, plan in zip(texts, plans, strict=True)
