@@ -128,6 +128,21 @@ COMMANDS: dict[str, tuple[list[str], dict[str, str]]] = {
         ["zh_kexue_sm", "好", "差"],
         {"model": "model", "--steps": "number", "--max-length": "number"},
     ),
+    "similar index": (
+        ["{d}/good.txt", "{d}/new_index"],
+        {
+            "input": "corpus",
+            "output": "output_folder",
+            "--model": "model",
+            "--batch-size": "number",
+            "--limit": "number_zero_ok",
+            "--max-chars": "number_zero_ok",
+        },
+    ),
+    "similar query": (
+        ["{d}/index", "好"],
+        {"index_dir": "folder_in", "--model": "model", "--top": "number"},
+    ),
     "ocr train": (
         ["{d}/ocr", "--steps", "1", "--batch-size", "2", "--family", "WenQuanYi Micro Hei"],
         {
@@ -293,6 +308,20 @@ def _cases():
                 yield pytest.param(name, param, value, id=f"{name}:{param}:{kind}")
 
 
+def write_index(path) -> None:
+    """A two-document index in the shipped pipeline's name (for the query rows)."""
+    import importlib.metadata
+
+    import numpy as np
+
+    from spacy_kexue.vae.index import IndexRecord, VectorIndex
+
+    records = [IndexRecord("good.txt", 1, 0, "我爱北京天安门"), IndexRecord("good.txt", 2, 1, "好")]
+    version = importlib.metadata.version("zh_kexue_sm")
+    vectors = np.eye(2, 32, dtype=np.float32)
+    VectorIndex(vectors, records, model="zh_kexue_sm", model_version=version).to_disk(path)
+
+
 @pytest.fixture
 def folder(tmp_path):
     """A fresh folder for each case, so that no case sees another's outputs."""
@@ -308,6 +337,7 @@ def folder(tmp_path):
     (d / "line.png").write_bytes(b"")
     (d / "textcat.cfg").write_text((REPO / "configs" / "sentiment.cfg").read_text(), "utf-8")
     (d / "ocrset").mkdir()
+    write_index(d / "index")
     (d / "ocrset" / "labels.jsonl").write_text("", encoding="utf-8")
     return d
 

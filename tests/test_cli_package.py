@@ -27,6 +27,8 @@ COMMANDS = {
     "vae sample": "vae",
     "vae reconstruct": "vae",
     "vae interpolate": "vae",
+    "similar index": "similar",
+    "similar query": "similar",
     "ocr train": "ocr",
     "ocr build-lm": "ocr",
     "ocr read": "ocr",

@@ -4,7 +4,7 @@
 One module per command group, each command a thin wrapper (``*_cli``) over an importable
 function that does the work, as in ``spacy/cli/``: :mod:`.info`, :mod:`.segment`,
 :mod:`.pipe`, :mod:`.explain` (top-level commands), :mod:`.segmenter`, :mod:`.textcat`,
-:mod:`.vae`, :mod:`.ocr` (groups); :mod:`._util` holds what they share. Importing this package
+:mod:`.vae`, :mod:`.similar`, :mod:`.ocr` (groups); :mod:`._util` holds what they share. Importing this package
 stays cheap: spaCy, torch and the models are imported inside the commands. Every error ends
 as one ``Error:`` line and a non-zero exit status (:mod:`.errors`); ``kexue --verbose ...`` or
 ``KEXUE_DEBUG=1`` shows the traceback instead.
@@ -22,6 +22,7 @@ from .ocr import ocr_app
 from .pipe import pipe_cli
 from .segment import segment_cli
 from .segmenter import segmenter_app
+from .similar import similar_app
 from .textcat import textcat_app
 from .vae import vae_app
 
@@ -69,6 +70,7 @@ app.command("explain")(explain_cli)
 app.add_typer(segmenter_app, name="segmenter")
 app.add_typer(textcat_app, name="textcat")
 app.add_typer(vae_app, name="vae")
+app.add_typer(similar_app, name="similar")
 app.add_typer(ocr_app, name="ocr")
 
 

@@ -45,14 +45,16 @@ def nearest(docs: list, n: int) -> list[list[tuple[int, float]]]:
     """For each doc, the ``n`` other docs with the most similar ``doc._.vae_vector`` (cosine)."""
     import numpy as np
 
+    from ..vae.index import top_k
+
     if len(docs) < 2:
         return [[] for _ in docs]
-    vectors = np.stack([np.asarray(d._.vae_vector, dtype=np.float64) for d in docs])
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    sims = vectors @ vectors.T
-    np.fill_diagonal(sims, -np.inf)
-    order = np.argsort(-sims, axis=1, kind="stable")[:, : min(n, len(docs) - 1)]
-    return [[(int(j), float(sims[i, j])) for j in row] for i, row in enumerate(order)]
+    vectors = np.stack([np.asarray(d._.vae_vector, dtype=np.float32) for d in docs])
+    ids, cosines = top_k(vectors, vectors, n, exclude_self=True)
+    return [
+        [(int(j), float(c)) for j, c in zip(row, sims, strict=True)]
+        for row, sims in zip(ids, cosines, strict=True)
+    ]
 
 
 def explain(docs: Sequence, *, top: int = 5, neighbours: int = 0) -> Iterator[Explanation]:
