@@ -119,14 +119,20 @@ class KexueVAE(AveragedTorchPipe, ChecksummedPipe, TrainablePipe):
             doc.user_hooks.update(USER_HOOKS)
 
     def _elbo_terms(self, docs: list[Doc], train: bool):
+        """(reconstruction, KL, μ, log σ²) per doc, and the loss :meth:`update` minimises:
+        their negative ELBO, plus ``bag_weight`` times the bag-of-units term if the net has one."""
         import torch
 
         from .model import batch_ids, torch_net
 
         net = torch_net(self.model)
         net.train(train)
-        ids, lengths = batch_ids(self.model, docs)
-        return net(torch.from_numpy(ids), torch.from_numpy(lengths))
+        ids, lengths = (torch.from_numpy(a) for a in batch_ids(self.model, docs))
+        rec, kl, mu, logvar = net(ids, lengths)
+        loss = rec + kl
+        if net.bag_weight:
+            loss = loss + net.bag_weight * net.bag_nll(mu, ids)
+        return (rec, kl, mu, logvar), loss
 
     def update(
         self,
@@ -136,7 +142,8 @@ class KexueVAE(AveragedTorchPipe, ChecksummedPipe, TrainablePipe):
         sgd: Optimizer | bool | None = None,
         losses: dict[str, float] | None = None,
     ) -> dict[str, float]:
-        """One step on the negative ELBO of the examples' reference texts (mean per doc)."""
+        """One step on the negative ELBO of the examples' reference texts (mean per doc), plus
+        ``bag_weight`` times the bag-of-units term when the model has one."""
         if losses is None:
             losses = {}
         losses.setdefault(self.name, 0.0)
@@ -144,8 +151,8 @@ class KexueVAE(AveragedTorchPipe, ChecksummedPipe, TrainablePipe):
         validate_examples(examples, "KexueVAE.update")
         if not examples:
             return losses
-        rec, kl, _, _ = self._elbo_terms([eg.reference for eg in examples], train=True)
-        loss = (rec + kl).mean()
+        _, loss = self._elbo_terms([eg.reference for eg in examples], train=True)
+        loss = loss.mean()
         loss.backward()
         if sgd not in (None, False):  # as spaCy's pipes: False or None defers the step
             self.finish_update(sgd)
@@ -189,7 +196,7 @@ class KexueVAE(AveragedTorchPipe, ChecksummedPipe, TrainablePipe):
         with torch.random.fork_rng(), torch.inference_mode():
             torch.manual_seed(0)
             for start in range(0, len(docs), 256):
-                rec, kl, mu, _ = self._elbo_terms(docs[start : start + 256], train=False)
+                (rec, kl, mu, _), _ = self._elbo_terms(docs[start : start + 256], train=False)
                 rec_sum += float(rec.sum())
                 kl_sum += float(kl.sum())
                 means.append(mu.numpy())

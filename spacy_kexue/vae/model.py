@@ -40,8 +40,10 @@ def build_text_vae(
     unit: str = "char",
     n_vocab: int = 4000,
     max_length: int = 64,
+    bag_weight: float = 0.0,
 ) -> Model[list[Doc], Floats2d]:
-    """A text VAE (BiLSTM encoder, LSTM decoder conditioned on z) over characters or words."""
+    """A text VAE (BiLSTM encoder, LSTM decoder conditioned on z) over characters or words;
+    ``bag_weight`` > 0 adds the bag-of-units term to its training loss (:mod:`.nets`)."""
     from ..torch_util import wrap_id_module
     from .nets import TextVAENet
 
@@ -61,6 +63,7 @@ def build_text_vae(
         gamma=gamma,
         tau=tau,
         dropout=dropout,
+        bag_weight=bag_weight,
     )
     wrapped = wrap_id_module(net)
     return Model(

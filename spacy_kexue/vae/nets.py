@@ -9,6 +9,10 @@ Input: int64 unit ids (batch, length), 0 = padding, and the number of units per 
   hidden state tanh(W z) and z appended to every input embedding, so the decoder is
   autoregressive *and* conditioned on z: the setting in which a vanilla VAE's KL vanishes.
 - ``latent = 0`` gives the LSTM language model with the same decoder and no z (the baseline).
+- ``bag_weight > 0`` adds a bag-of-units head: softmax(W μ) must explain the text's units in any
+  order (:meth:`TextVAENet.bag_nll`, the bag-of-words loss of Zhao et al., 2017). It is an
+  auxiliary training term, not part of the ELBO: it pushes what a text is about into μ, which
+  an autoregressive decoder can otherwise do without.
 """
 
 from __future__ import annotations
@@ -36,11 +40,17 @@ class TextVAENet(nn.Module):
         gamma: float = 0.6,
         tau: float = 0.5,
         dropout: float = 0.3,
+        bag_weight: float = 0.0,
     ):
         super().__init__()
         if latent < 0:
             raise ValueError(f"latent must be >= 0 (0: a language model), got {latent}")
+        if bag_weight < 0 or (bag_weight and not latent):
+            raise ValueError(
+                f"bag_weight must be >= 0, and 0 for a language model (latent = 0); got {bag_weight}"
+            )
         self.latent = latent
+        self.bag_weight = bag_weight
         self.embed = nn.Embedding(n_vocab, width, padding_idx=PAD_ID)
         self.dropout = nn.Dropout(dropout)
         if latent:
@@ -49,6 +59,8 @@ class TextVAENet(nn.Module):
                 posterior, 2 * enc_hidden, latent, gamma=gamma, tau=tau
             )
             self.z_to_hidden = nn.Linear(latent, dec_hidden)
+        if bag_weight:
+            self.bag = nn.Linear(latent, n_vocab)
         self.decoder = nn.LSTM(width + latent, dec_hidden, batch_first=True)
         self.out = nn.Linear(dec_hidden, n_vocab)
 
@@ -85,6 +97,14 @@ class TextVAENet(nn.Module):
         logp = torch.log_softmax(self.out(self.dropout(states)), dim=-1)
         picked = logp.gather(2, targets.unsqueeze(-1)).squeeze(-1)
         return (picked * mask).sum(dim=1)
+
+    def bag_nll(self, mu: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """−Σ log softmax(W μ)[unit] over each row's units (padding excluded), per row: how
+        badly μ alone predicts the text's units, order ignored."""
+        if not self.bag_weight:
+            raise ValueError("the net has no bag-of-units head (bag_weight = 0)")
+        logp = torch.log_softmax(self.bag(mu), dim=-1)
+        return -(logp.gather(1, ids) * (ids != PAD_ID)).sum(dim=1)
 
     def forward(
         self, ids: torch.Tensor, lengths: torch.Tensor, sample: bool = True

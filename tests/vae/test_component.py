@@ -145,6 +145,28 @@ def test_multiprocess_pipe(trained, tmp_path, method):
     np.testing.assert_allclose(multi, single, atol=1e-6)
 
 
+def test_bag_weight_variant_trains_and_round_trips(tmp_path):
+    """bag_weight adds the bag-of-units term to the loss update() minimises; its head is saved
+    and loaded with the rest, and the ELBO the scores report leaves it out."""
+    from spacy_kexue.vae.model import torch_net
+
+    nlp = make_nlp(bag_weight=1.0)
+    history = train(nlp, n_iter=40)
+    assert history[-1] < 0.5 * history[0]
+    net = torch_net(nlp.get_pipe("kexue_vae").model)
+    assert (
+        net.bag_weight == 1.0
+        and net.bag.weight.shape[0] == nlp.get_pipe("kexue_vae").model.attrs["n_vocab"]
+    )
+    scores = nlp.evaluate(examples(nlp))
+    assert scores["vae_elbo"] == pytest.approx(-(scores["vae_rec"] + scores["vae_kl"]))
+    nlp.to_disk(tmp_path / "bag")
+    loaded = spacy.load(tmp_path / "bag")
+    got = np.stack([d._.vae_vector for d in loaded.pipe(TEXTS)])
+    np.testing.assert_allclose(got, np.stack([d._.vae_vector for d in nlp.pipe(TEXTS)]), atol=0.02)
+    assert torch_net(loaded.get_pipe("kexue_vae").model).bag_weight == 1.0
+
+
 def test_language_model_variant_has_no_vector_but_trains():
     nlp = make_nlp(latent=0)
     history = train(nlp, n_iter=30)

@@ -287,3 +287,55 @@ def test_overfits_four_sequences(kind):
         # ... and z tells the decoder which of the four sequences to start: an LM cannot do
         # better than log 4 nats per row on that first unit
         assert float(rec.mean()) < 0.5 * math.log(4)
+
+
+# -- the bag-of-units head ---------------------------------------------------------------------
+
+
+def test_bag_nll_by_hand():
+    net = make_net("bn_su_rms", bag_weight=0.5)
+    warm_up(net)
+    net.eval()
+    ids, lengths = batch(ROWS)
+    with torch.no_grad():
+        mu, _ = net.encode(ids, lengths)
+        got = net.bag_nll(mu, ids)
+        for i, row in enumerate(ROWS):
+            logp = torch.log_softmax(net.bag(mu[i]), dim=-1)
+            assert float(got[i]) == pytest.approx(-sum(float(logp[u]) for u in row), rel=1e-5)
+    # order does not matter, padding does not count
+    swapped = batch([list(reversed(r)) for r in ROWS], width=9)[0]
+    with torch.no_grad():
+        torch.testing.assert_close(net.bag_nll(mu, swapped), got)
+
+
+def test_bag_head_only_when_asked():
+    assert not hasattr(make_net("bn_su_rms"), "bag")  # the shipped nets keep their weights
+    with pytest.raises(ValueError, match="no bag-of-units head"):
+        make_net("bn_su_rms").bag_nll(torch.zeros((1, 4)), torch.ones((1, 2), dtype=torch.int64))
+    for kind, weight in (("bn_su_rms", -1.0), ("lm", 1.0)):
+        with pytest.raises(ValueError, match="bag_weight must be >= 0"):
+            make_net(kind, bag_weight=weight)
+
+
+def test_the_bag_term_puts_the_units_into_mu():
+    """Trained on the bag term alone, μ comes to predict each row's units (nearly the best
+    possible), which differ from row to row."""
+    net = make_net("bn_su_rms", seed=3, bag_weight=1.0)
+    ids, lengths = batch(OVERFIT)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    net.eval()
+    with torch.no_grad():
+        start = net.bag_nll(net.encode(ids, lengths)[0], ids)
+    net.train()
+    for _ in range(150):
+        opt.zero_grad()
+        _, _, mu, _ = net(ids, lengths)
+        net.bag_nll(mu, ids).mean().backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        end = net.bag_nll(net.encode(ids, lengths)[0], ids)
+    # the best a softmax can do for a row of n distinct units is uniform over them: n log n
+    best = torch.tensor([len(r) * math.log(len(r)) for r in OVERFIT])
+    assert (end < best + 0.1 * (start - best)).all(), (end, best, start)
