@@ -279,7 +279,9 @@ def section_saliency(data: dict) -> str:
             ["textcat alone, docs/s", _num(s.get("textcat_docs_per_second"), ".0f")],
             [
                 "added time vs occlusion's",
-                _num(s.get("marginal_speed_vs_occlusion"), ".0f") + "x less",
+                "within timing noise"
+                if s.get("marginal_speed_vs_occlusion") is None
+                else _num(s["marginal_speed_vs_occlusion"], ".0f") + "x less",
             ],
         ]
         pipe = s.get("pipeline_docs_per_second") or {}
