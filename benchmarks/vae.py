@@ -5,6 +5,7 @@
                              [--plot benchmarks/results/vae_curves.png]
     python benchmarks/vae.py --report benchmarks/results/vae.json   # reprint a run, with targets
     python benchmarks/vae.py --pipeline zh_kexue_sm                 # nlp.pipe with / without vae
+    python benchmarks/vae.py --retrieval zh_kexue_sm --json benchmarks/results/vae_retrieval.json
 
 Each run is a ``spacy train configs/vae.cfg`` output folder (``spacy project run train-vae-*``):
 its ``model-best`` is scored, its ``train_log.jsonl`` gives the training curves.
@@ -18,6 +19,9 @@ its ``model-best`` is scored, its ``train_log.jsonl`` gives the training curves.
    embeddings (zh_kexue_sm's tokenizer); TF-IDF of character 1–2-grams reduced by SVD to the
    VAE's dimension (fitted on the probe's training texts). Reviews without a category (about
    1.4%) are left out of the category probe.
+3. Retrieval (``--retrieval PIPELINE``): over the test split, the share of each review's 10
+   nearest other reviews (cosine) in its category and with its sentiment, beside the probes, for
+   the pipeline's μ, its textcat's pooled state, the mean character embedding and TF-IDF + SVD.
 
 Needs scikit-learn (probes) and matplotlib (curves): ``pip install scikit-learn matplotlib``.
 """
@@ -115,6 +119,92 @@ def probe(train_x, train_y, test_x, test_y) -> float:
     return float((predicted == np.asarray(test_y)).mean())
 
 
+def textcat_states(model: str, texts: list[str]) -> np.ndarray:
+    """The pooled features the pipeline's kexue_textcat classifies (its encoder's output)."""
+    import spacy
+
+    from spacy_kexue.textcat.component import KexueTextCategorizer
+    from spacy_kexue.textcat.model import get_encoder
+
+    nlp = spacy.load(model)
+    textcat = next(p for _, p in nlp.pipeline if isinstance(p, KexueTextCategorizer))
+    encoder = get_encoder(textcat.model)
+    docs = list(nlp.tokenizer.pipe(texts))
+    return np.concatenate([encoder.predict(docs[i : i + 512]) for i in range(0, len(docs), 512)])
+
+
+def precision_at_k(vectors: np.ndarray, labels: list, k: int = 10) -> float:
+    """Mean share of each document's ``k`` nearest other documents (cosine) that share its
+    label; documents whose label is None (no category) are neither queries nor neighbours."""
+    from spacy_kexue.vae.index import top_k
+
+    keep = np.asarray([y is not None for y in labels])
+    y = np.asarray([str(v) for v in labels if v is not None])
+    ids, _ = top_k(np.asarray(vectors)[keep], np.asarray(vectors)[keep], k, exclude_self=True)
+    return float((y[ids] == y[:, None]).mean())
+
+
+def chance_at_k(labels: list) -> float:
+    """What P@k is for neighbours drawn at random: the sum of squared label shares."""
+    values, counts = np.unique([str(v) for v in labels if v is not None], return_counts=True)
+    return float(((counts / counts.sum()) ** 2).sum())
+
+
+def retrieval(model: str, data: Path, probe_train: int, k: int = 10) -> dict:
+    """P@k of same-category and same-sentiment neighbours over the test split, and the linear
+    probes, for the pipeline's μ, its textcat's pooled state, the mean character embedding and
+    TF-IDF + SVD (fitted on ``probe_train`` train texts), in one run."""
+    import spacy
+
+    test_texts, test_cat, test_lab = read_split(data, "test", 0)
+    train_texts, train_cat, train_lab = read_split(data, "train", probe_train)
+    nlp = spacy.load(model)
+    mu = (posterior_means(nlp, train_texts), posterior_means(nlp, test_texts))
+    features = {
+        f"mu ({model})": mu,
+        f"textcat pooled state ({model})": (
+            textcat_states(model, train_texts),
+            textcat_states(model, test_texts),
+        ),
+        "mean char embedding (segmenter)": (
+            char_embedding_means(train_texts),
+            char_embedding_means(test_texts),
+        ),
+        f"TF-IDF + SVD({mu[0].shape[1]})": tfidf_svd(train_texts, test_texts, mu[0].shape[1]),
+    }
+    table = {}
+    for name, (train_x, test_x) in features.items():
+        table[name] = {
+            f"category P@{k}": precision_at_k(test_x, test_cat, k),
+            f"sentiment P@{k}": precision_at_k(test_x, test_lab, k),
+            "category probe": probe(train_x, train_cat, test_x, test_cat),
+            "sentiment probe": probe(train_x, train_lab, test_x, test_lab),
+        }
+        print(name, json.dumps(table[name]), flush=True)
+    table["chance"] = {
+        f"category P@{k}": chance_at_k(test_cat),
+        f"sentiment P@{k}": chance_at_k(test_lab),
+    }
+    return {"model": model, "k": k, "n_test": len(test_texts), "vectors": table}
+
+
+def format_retrieval(results: dict) -> str:
+    k = results["k"]
+    columns = [f"category P@{k}", f"sentiment P@{k}", "category probe", "sentiment probe"]
+    lines = ["", f"{'vectors':<44}" + "".join(f"{c:>17}" for c in columns)]
+    for name, row in results["vectors"].items():
+        cells = "".join(f"{row[c]:17.4f}" if c in row else f"{'':>17}" for c in columns)
+        lines.append(f"{name:<44}{cells}")
+    mu = next(row for name, row in results["vectors"].items() if name.startswith("mu "))
+    svd = next(row for name, row in results["vectors"].items() if name.startswith("TF-IDF"))
+    for column in (f"category P@{k}", "category probe"):
+        lines.append(
+            f"mu / TF-IDF + SVD, {column}: {mu[column]:.4f} / {svd[column]:.4f} = "
+            f"{mu[column] / svd[column]:.3f} ({'met' if mu[column] >= svd[column] else 'not met'})"
+        )
+    return "\n".join(lines)
+
+
 def pipeline_cost(model: str, data: Path, limit: int) -> dict:
     """nlp.pipe throughput of ``model`` with and without its kexue_vae (docs/s, best of 3)."""
     import spacy
@@ -180,6 +270,13 @@ def main() -> None:
         "the first --limit test texts, default 2000, with and without it, best of 3).",
     )
     parser.add_argument(
+        "--retrieval",
+        default=None,
+        help="Only the retrieval table of this pipeline: P@10 of same-category and "
+        "same-sentiment neighbours over the test split and the probes, for its mu, its textcat's "
+        "pooled state, the mean char embedding and TF-IDF + SVD, in one run.",
+    )
+    parser.add_argument(
         "--report",
         type=Path,
         default=None,
@@ -189,8 +286,21 @@ def main() -> None:
     if args.pipeline:
         pipeline_cost(args.pipeline, args.data_dir or default_data_dir(), args.limit or 2000)
         return
+    if args.retrieval:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        results = retrieval(args.retrieval, args.data_dir or default_data_dir(), args.probe_train)
+        print(format_retrieval(results))
+        if args.json:
+            payload = {"command": "python " + " ".join(sys.argv), **results}
+            args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        return
     if args.report:
         results = json.loads(args.report.read_text(encoding="utf-8"))
+        if "vectors" in results:
+            print(f"{results.get('command', '')}\n{format_retrieval(results)}")
+            return
         results["targets"] = check_targets(results)
         print(f"{results.get('command', '')}\n{format_report(results)}")
         return
