@@ -39,7 +39,7 @@ def index_cli(
     2 when there were some."""
     import sys
 
-    from ..vae.index import index_corpus
+    from ..corpus.similar import index_corpus
 
     nlp = load_nlp(model)
     index, rejects = index_corpus(

@@ -10,11 +10,11 @@ import spacy
 from typer.testing import CliRunner
 
 from spacy_kexue.cli import app
+from spacy_kexue.corpus.similar import index_corpus
 from spacy_kexue.errors import DataFileError
 from spacy_kexue.vae.index import (
     IndexRecord,
     VectorIndex,
-    index_corpus,
     query_vectors,
     top_k,
 )
