@@ -15,7 +15,7 @@ vectors with the records they came from, and saves as plain files, never pickles
 
 Brute force is the right tool at the sizes a corpus is encoded at: at d = 32 a query against a
 million documents is one 32-MFLOP product, while encoding that million takes the VAE far longer
-(see the README's measurement of numpy against faiss and hnswlib).
+(``benchmarks/similar_index.py`` times numpy against faiss and hnswlib).
 """
 
 from __future__ import annotations
