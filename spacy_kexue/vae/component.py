@@ -119,8 +119,7 @@ class KexueVAE(AveragedTorchPipe, ChecksummedPipe, TrainablePipe):
             doc.user_hooks.update(USER_HOOKS)
 
     def _elbo_terms(self, docs: list[Doc], train: bool):
-        """(reconstruction, KL, μ, log σ²) per doc, and the loss :meth:`update` minimises:
-        their negative ELBO, plus ``bag_weight`` times the bag-of-units term if the net has one."""
+        """(reconstruction, KL, μ, log σ²) per doc, and the token ids the net read."""
         import torch
 
         from .model import batch_ids, torch_net
@@ -128,11 +127,7 @@ class KexueVAE(AveragedTorchPipe, ChecksummedPipe, TrainablePipe):
         net = torch_net(self.model)
         net.train(train)
         ids, lengths = (torch.from_numpy(a) for a in batch_ids(self.model, docs))
-        rec, kl, mu, logvar = net(ids, lengths)
-        loss = rec + kl
-        if net.bag_weight:
-            loss = loss + net.bag_weight * net.bag_nll(mu, ids)
-        return (rec, kl, mu, logvar), loss
+        return net(ids, lengths), ids
 
     def update(
         self,
@@ -151,7 +146,13 @@ class KexueVAE(AveragedTorchPipe, ChecksummedPipe, TrainablePipe):
         validate_examples(examples, "KexueVAE.update")
         if not examples:
             return losses
-        _, loss = self._elbo_terms([eg.reference for eg in examples], train=True)
+        from .model import torch_net
+
+        (rec, kl, mu, _), ids = self._elbo_terms([eg.reference for eg in examples], train=True)
+        loss = rec + kl
+        net = torch_net(self.model)
+        if net.bag_weight:
+            loss = loss + net.bag_weight * net.bag_nll(mu, ids)
         loss = loss.mean()
         loss.backward()
         if sgd not in (None, False):  # as spaCy's pipes: False or None defers the step
