@@ -23,6 +23,9 @@ its ``model-best`` is scored, its ``train_log.jsonl`` gives the training curves.
    nearest other reviews (cosine) in its category and with its sentiment, beside the probes, for
    the pipeline's μ, its textcat's pooled state, the mean character embedding and TF-IDF + SVD.
 
+``--split dev`` scores the dev split instead of the test split: settings (``bag_weight``, τ, ...)
+are chosen there; the test split only reports.
+
 Needs scikit-learn (probes) and matplotlib (curves): ``pip install scikit-learn matplotlib``.
 """
 
@@ -150,13 +153,13 @@ def chance_at_k(labels: list) -> float:
     return float(((counts / counts.sum()) ** 2).sum())
 
 
-def retrieval(model: str, data: Path, probe_train: int, k: int = 10) -> dict:
-    """P@k of same-category and same-sentiment neighbours over the test split, and the linear
+def retrieval(model: str, data: Path, probe_train: int, k: int = 10, split: str = "test") -> dict:
+    """P@k of same-category and same-sentiment neighbours over ``split``, and the linear
     probes, for the pipeline's μ, its textcat's pooled state, the mean character embedding and
     TF-IDF + SVD (fitted on ``probe_train`` train texts), in one run."""
     import spacy
 
-    test_texts, test_cat, test_lab = read_split(data, "test", 0)
+    test_texts, test_cat, test_lab = read_split(data, split, 0)
     train_texts, train_cat, train_lab = read_split(data, "train", probe_train)
     nlp = spacy.load(model)
     mu = (posterior_means(nlp, train_texts), posterior_means(nlp, test_texts))
@@ -185,7 +188,7 @@ def retrieval(model: str, data: Path, probe_train: int, k: int = 10) -> dict:
         f"category P@{k}": chance_at_k(test_cat),
         f"sentiment P@{k}": chance_at_k(test_lab),
     }
-    return {"model": model, "k": k, "n_test": len(test_texts), "vectors": table}
+    return {"model": model, "k": k, "split": split, "n_test": len(test_texts), "vectors": table}
 
 
 def format_retrieval(results: dict) -> str:
@@ -251,7 +254,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=Path, nargs="+", default=RUNS)
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--limit", type=int, default=0, help="Score on the first N test texts.")
+    parser.add_argument(
+        "--split",
+        choices=("dev", "test"),
+        default="test",
+        help="The split scored: dev to choose settings (bag_weight, tau, ...), test to report.",
+    )
+    parser.add_argument("--limit", type=int, default=0, help="Score on the first N texts.")
     parser.add_argument("--iw-samples", type=int, default=100)
     parser.add_argument("--probe-train", type=int, default=20000)
     parser.add_argument("--threads", type=int, default=2)
@@ -290,7 +299,9 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-        results = retrieval(args.retrieval, args.data_dir or default_data_dir(), args.probe_train)
+        results = retrieval(
+            args.retrieval, args.data_dir or default_data_dir(), args.probe_train, split=args.split
+        )
         print(format_retrieval(results))
         if args.json:
             payload = {"command": "python " + " ".join(sys.argv), **results}
@@ -312,10 +323,10 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     data = args.data_dir or default_data_dir()
-    test_texts, test_cat, test_lab = read_split(data, "test", args.limit)
+    test_texts, test_cat, test_lab = read_split(data, args.split, args.limit)
     train_texts, train_cat, train_lab = read_split(data, "train", args.probe_train)
 
-    results: dict = {"generative": {}, "probes": {}}
+    results: dict = {"split": args.split, "generative": {}, "probes": {}}
     curves = {}
     vae_dims = []
     jobs = [

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..errors import DataFileError
-from ..vae.index import IndexRecord, VectorIndex, model_identity, vae_name
+from ..vae.index import IndexRecord, VectorIndex, model_identity, vae_fingerprint, vae_name
 
 __all__ = ["index_corpus"]
 
@@ -57,7 +57,14 @@ def index_corpus(
     if not records:
         raise DataFileError("holds no usable text to index; give a non-empty corpus.", path=path)
     model, version = model_identity(nlp)
-    return VectorIndex(np.stack(vectors), records, model=model, model_version=version), rejects
+    index = VectorIndex(
+        np.stack(vectors),
+        records,
+        model=model,
+        model_version=version,
+        vae_sha256=vae_fingerprint(nlp),
+    )
+    return index, rejects
 
 
 def _progress_bar(enabled: bool):

@@ -5,7 +5,8 @@ of queries so memory stays bounded, then a partial sort). :class:`VectorIndex` h
 vectors with the records they came from, and saves as plain files, never pickles:
 
 ``index.json``
-    what the index is: the pipeline (name and version) whose ``kexue_vae`` made the vectors, their
+    what the index is: the pipeline (name and version) whose ``kexue_vae`` made the vectors and
+    the SHA-256 of that VAE's weights (a query through other weights is refused), the vectors'
     count and dimension, and the SHA-256 of the two files below;
 ``vectors.npy``
     the posterior means μ, float32, ``(count, dim)`` (``numpy.save``, read without pickle);
@@ -20,6 +21,7 @@ million documents is one 32-MFLOP product, while encoding that million takes the
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -115,6 +117,7 @@ class VectorIndex:
         *,
         model: str,
         model_version: str,
+        vae_sha256: str | None = None,
     ):
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(records):
@@ -124,6 +127,8 @@ class VectorIndex:
         self.vectors = vectors
         self.records = list(records)
         self.model, self.model_version = model, model_version
+        # the SHA-256 of the VAE's weights (vae_fingerprint): None in an index made by hand
+        self.vae_sha256 = vae_sha256
         self._unit = unit_rows(vectors)
 
     def __len__(self) -> int:
@@ -159,6 +164,7 @@ class VectorIndex:
             "format": INDEX_FORMAT,
             "model": self.model,
             "model_version": self.model_version,
+            "vae_sha256": self.vae_sha256,
             "count": len(self),
             "dim": self.dim,
             "vectors_sha256": write_checked(path / VECTORS_FILE, buffer.getvalue()),
@@ -197,8 +203,16 @@ class VectorIndex:
                 f"({meta['count']}, {meta['dim']}); {_REBUILD}.",
                 path=path / VECTORS_FILE,
             )
+        if not isinstance(meta.get("vae_sha256"), str | None):
+            raise DataFileError(f'must give "vae_sha256" as a string; {_REBUILD}.', path=meta_path)
         records = list(_read_records(data[RECORDS_FILE]))
-        return cls(vectors, records, model=meta["model"], model_version=meta["model_version"])
+        return cls(
+            vectors,
+            records,
+            model=meta["model"],
+            model_version=meta["model_version"],
+            vae_sha256=meta.get("vae_sha256"),
+        )
 
 
 def _read_records(data: bytes) -> Iterable[IndexRecord]:
@@ -214,6 +228,12 @@ def model_identity(nlp) -> tuple[str, str]:
     return f"{meta.get('lang', nlp.lang)}_{meta.get('name', 'pipeline')}", str(
         meta.get("version", "")
     )
+
+
+def vae_fingerprint(nlp) -> str:
+    """The SHA-256 of the pipeline's ``kexue_vae`` weights: two pipelines of one name and
+    version whose VAEs differ (a retrained one) make vectors that are not comparable."""
+    return hashlib.sha256(nlp.get_pipe(vae_name(nlp)).to_bytes()).hexdigest()
 
 
 def vae_name(nlp) -> str:
@@ -234,6 +254,12 @@ def query_vectors(nlp, index: VectorIndex, texts: Sequence[str]) -> np.ndarray:
         raise ValueError(
             f"the index was made with {index.model} {index.model_version}, not {model} "
             f"{version}; query it with that pipeline, or rebuild it with kexue similar index."
+        )
+    if index.vae_sha256 is not None and vae_fingerprint(nlp) != index.vae_sha256:
+        raise ValueError(
+            f"the index was made with other VAE weights than this {model} {version}'s (a "
+            "retrained pipeline of the same name and version); query it with the pipeline that "
+            "made it, or rebuild it with kexue similar index."
         )
     with nlp.select_pipes(enable=[vae_name(nlp)]):
         vectors = [doc._.vae_vector for doc in nlp.pipe(texts)]

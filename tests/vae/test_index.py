@@ -15,8 +15,10 @@ from spacy_kexue.errors import DataFileError
 from spacy_kexue.vae.index import (
     IndexRecord,
     VectorIndex,
+    model_identity,
     query_vectors,
     top_k,
+    vae_fingerprint,
 )
 from tests.vae.test_component import TEXTS, make_nlp, train
 
@@ -95,6 +97,11 @@ def test_index_needs_one_vector_a_record():
         )
 
 
+def set_meta(folder, **fields) -> None:
+    meta = json.loads((folder / "index.json").read_text())
+    (folder / "index.json").write_text(json.dumps({**meta, **fields}))
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
@@ -109,6 +116,7 @@ def test_index_needs_one_vector_a_record():
             r"not a spacy-kexue vector index",
         ),
         (lambda d: (d / "index.json").write_text("[1, 2"), r"index\.json: is not valid JSON"),
+        (lambda d: set_meta(d, vae_sha256=7), r'index\.json: must give "vae_sha256" as a string'),
     ],
 )
 def test_a_damaged_index_names_the_file(tmp_path, damage, message):
@@ -150,6 +158,7 @@ def test_index_corpus_keeps_the_good_records_and_reports_the_bad(vae_nlp, corpus
     expected = np.stack([d._.vae_vector for d in vae_nlp.pipe(TEXTS[:4])])
     np.testing.assert_allclose(index.vectors, expected, atol=1e-6)
     assert (index.model, index.model_version) == ("zh_pipeline", vae_nlp.meta["version"])
+    assert index.vae_sha256 == vae_fingerprint(vae_nlp) and len(index.vae_sha256) == 64
     # a text of the corpus is its own nearest neighbour
     hits = index.search(query_vectors(vae_nlp, index, [TEXTS[1]]), 1)
     assert hits[0][0][0].text == TEXTS[1] and hits[0][0][1] == pytest.approx(1.0, abs=1e-5)
@@ -172,6 +181,24 @@ def test_query_refuses_another_pipeline(vae_nlp, corpus):
     other = VectorIndex(index.vectors, index.records, model="zh_other", model_version="9")
     with pytest.raises(ValueError, match="made with zh_other 9"):
         query_vectors(vae_nlp, other, ["好"])
+
+
+def test_query_refuses_other_vae_weights_under_the_same_name(vae_nlp, corpus, tmp_path):
+    index, _ = index_corpus(vae_nlp, str(corpus))
+    index.to_disk(tmp_path / "idx")
+    loaded = VectorIndex.from_disk(tmp_path / "idx")
+    assert loaded.vae_sha256 == index.vae_sha256
+    query_vectors(vae_nlp, loaded, ["好"])  # the pipeline that made it
+    retrained = make_nlp()  # same name and version, other weights
+    train(retrained, n_iter=3)
+    assert model_identity(retrained) == model_identity(vae_nlp)
+    with pytest.raises(ValueError, match="other VAE weights"):
+        query_vectors(retrained, loaded, ["好"])
+    # an index made by hand, without a fingerprint, is checked by name and version only
+    by_hand = VectorIndex(
+        index.vectors, index.records, model=index.model, model_version=index.model_version
+    )
+    assert query_vectors(retrained, by_hand, ["好"]).shape == (1, index.dim)
 
 
 def test_the_commands(vae_nlp, corpus, tmp_path):
