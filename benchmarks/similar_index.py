@@ -1,6 +1,7 @@
 """Nearest-neighbour search for ``kexue similar``: numpy brute force against faiss and hnswlib.
 
     python benchmarks/similar_index.py [--sizes 10000 100000 1000000] [--dim 32] [--queries 1000]
+                                       [--systems numpy faiss-flat faiss-hnsw hnswlib]
                                        [--json benchmarks/results/similar_index.json]
 
 For each corpus size: the seconds to build the index, the milliseconds a query takes (a batch of
@@ -93,6 +94,13 @@ def run_one(system: str, n: int, dim: int, queries: int, threads: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--systems",
+        nargs="+",
+        choices=SYSTEMS,
+        default=list(SYSTEMS),
+        help="numpy (the exact answer recall is measured against) is always run.",
+    )
     parser.add_argument("--dim", type=int, default=32)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
@@ -111,7 +119,7 @@ def main() -> None:
     print(f"{'docs':>9} {'system':<11} {'build s':>8} {'ms/query':>9} {'recall@10':>9}")
     for n in args.sizes:
         row = {}
-        for system in SYSTEMS:
+        for system in ["numpy"] + [s for s in args.systems if s != "numpy"]:
             cmd = [
                 sys.executable,
                 __file__,
