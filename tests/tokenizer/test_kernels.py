@@ -52,9 +52,10 @@ def test_numpy_tagger_equals_the_torch_module(seed, dilate):
     expected = torch_logprobs(module, rows)
     for got, want in zip(kernel(rows), expected, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-5)
-    # a piece alone gives what it gives among others (no piece reads another's characters)
+    # a piece alone gives what it gives among others (no piece reads another's characters);
+    # up to float32 rounding, since BLAS may pick another kernel for another batch shape
     for row, want in zip(rows, kernel(rows), strict=True):
-        np.testing.assert_array_equal(kernel([row])[0], want)
+        np.testing.assert_allclose(kernel([row])[0], want, atol=1e-5, rtol=1e-6)
 
 
 def test_numpy_tagger_on_pieces_of_text():
