@@ -122,14 +122,11 @@ def probe(train_x, train_y, test_x, test_y) -> float:
     return float((predicted == np.asarray(test_y)).mean())
 
 
-def textcat_states(model: str, texts: list[str]) -> np.ndarray:
+def textcat_states(nlp, texts: list[str]) -> np.ndarray:
     """The pooled features the pipeline's kexue_textcat classifies (its encoder's output)."""
-    import spacy
-
     from spacy_kexue.textcat.component import KexueTextCategorizer
     from spacy_kexue.textcat.model import get_encoder
 
-    nlp = spacy.load(model)
     textcat = next(p for _, p in nlp.pipeline if isinstance(p, KexueTextCategorizer))
     encoder = get_encoder(textcat.model)
     docs = list(nlp.tokenizer.pipe(texts))
@@ -166,8 +163,8 @@ def retrieval(model: str, data: Path, probe_train: int, k: int = 10, split: str 
     features = {
         f"mu ({model})": mu,
         f"textcat pooled state ({model})": (
-            textcat_states(model, train_texts),
-            textcat_states(model, test_texts),
+            textcat_states(nlp, train_texts),
+            textcat_states(nlp, test_texts),
         ),
         "mean char embedding (segmenter)": (
             char_embedding_means(train_texts),
